@@ -1,0 +1,34 @@
+// Node host adapters for ByteSource: read files lazily through a file handle.
+import { openSync, readSync, fstatSync, readdirSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { ByteSource, FileSet } from '../src/io/source';
+import { TruncatedError } from '../src/io/source';
+
+export function fileSource(path: string): ByteSource {
+  const fd = openSync(path, 'r');
+  const size = fstatSync(fd).size;
+  const name = basename(path);
+  return {
+    name,
+    size,
+    async read(offset, length) {
+      if (offset < 0 || offset + length > size) throw new TruncatedError(name, offset, length, size);
+      const out = new Uint8Array(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, out, done, length - done, offset + done);
+        if (n === 0) throw new TruncatedError(name, offset, length, size);
+        done += n;
+      }
+      return out;
+    },
+  };
+}
+
+/** A file, or every file of a directory (an HF checkout: config.json, *.safetensors, tokenizer.json). */
+export function fileSetFromPath(path: string): FileSet {
+  if (statSync(path).isDirectory()) {
+    return new Map(readdirSync(path).filter((f) => statSync(join(path, f)).isFile()).map((f) => [f, fileSource(join(path, f))]));
+  }
+  return new Map([[basename(path), fileSource(path)]]);
+}
