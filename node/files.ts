@@ -1,8 +1,9 @@
 // Node host adapters for ByteSource: read files lazily through a file handle.
 import { openSync, readSync, fstatSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { ByteSource, FileSet } from '../src/io/source';
 import { TruncatedError } from '../src/io/source';
+import { isTokenizerBin } from '../src/io/load';
 
 export function fileSource(path: string): ByteSource {
   const fd = openSync(path, 'r');
@@ -31,4 +32,19 @@ export function fileSetFromPath(path: string): FileSet {
     return new Map(readdirSync(path).filter((f) => statSync(join(path, f)).isFile()).map((f) => [f, fileSource(join(path, f))]));
   }
   return new Map([[basename(path), fileSource(path)]]);
+}
+
+/**
+ * The files that make up the model at `path`: a directory's files, or a single file plus, for a llama2.c
+ * checkpoint, the tokenizer that run.c expects beside it (tok512.bin, tokenizer.bin).
+ */
+export function modelFileSet(path: string): FileSet {
+  const set = new Map(fileSetFromPath(path));
+  if (!statSync(path).isDirectory() && path.toLowerCase().endsWith('.bin')) {
+    const dir = dirname(path);
+    for (const f of readdirSync(dir)) {
+      if (isTokenizerBin(f) && !set.has(f)) set.set(f, fileSource(join(dir, f)));
+    }
+  }
+  return set;
 }

@@ -16,7 +16,7 @@ interface ModelFormat {
   load(main: ByteSource, files: FileSet, opts: LoadOptions): Promise<Model>;
 }
 
-const isTokenizerBin = (name: string) => /^(tok\d*|tokenizer)\.bin$/i.test(name);
+export const isTokenizerBin = (name: string) => /^(tok\d*|tokenizer)\.bin$/i.test(name);
 const startsWith = (head: Uint8Array | undefined, magic: number[]) => !!head && magic.every((b, i) => head[i] === b);
 
 async function hfTokenizer(files: FileSet): Promise<TokenizerSpec | undefined> {
