@@ -40,7 +40,7 @@ export async function readGgufHeader(src: ByteSource): Promise<GgufHeader> {
   } catch (e) {
     throw new FormatError('GGUF', src.name, (e as Error).message);
   }
-  const meta = parsed.metadata as Metadata;
+  const meta = parsed.metadata as unknown as Metadata;
   // The parser reads past the end of a truncated file as if it held zeros; the byte ranges tell us.
   const headerEnd = Number(parsed.tensorInfoByteRange?.[1] ?? parsed.tensorDataOffset);
   if (headerEnd > src.size || parsed.tensorInfos.length !== Number(meta.tensor_count)) {

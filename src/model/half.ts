@@ -49,3 +49,11 @@ export function bf16ToF32(h: number): number {
   u32[0] = h << 16;
   return f32[0];
 }
+
+/** Round-to-nearest-even truncation of the low 16 bits, as torch does. */
+export function f32ToBf16(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  if ((x & 0x7fffffff) > 0x7f800000) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}

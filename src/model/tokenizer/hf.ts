@@ -1,0 +1,119 @@
+// HF tokenizer.json (BPE with byte fallback, byte-level BPE, their normalizers and decoders) through
+// @huggingface/transformers, which builds the whole pipeline from the JSON with no network access.
+import { PreTrainedTokenizer } from '@huggingface/transformers';
+import type { Tokenizer, TokenizerSpec } from './spec';
+
+type HfSpec = Extract<TokenizerSpec, { kind: 'hf' }>;
+type Json = Record<string, unknown>;
+
+/** Without tokenizer_config.json, the usual end-of-text spellings of the Llama family stand in. */
+const EOS_GUESSES = ['</s>', '<|endoftext|>', '<|end_of_text|>', '<|im_end|>', '<eos>'];
+const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>$/;
+const utf8 = new TextEncoder();
+
+/** GPT-2's bytes_to_unicode, inverted: byte-level BPE pieces spell each byte as one printable char. */
+const BYTE_LEVEL_DECODE: ReadonlyMap<string, number> = (() => {
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const m = new Map<string, number>();
+  let extra = 0;
+  for (let b = 0; b < 256; b++) m.set(String.fromCodePoint(printable(b) ? b : 256 + extra++), b);
+  return m;
+})();
+
+function usesByteLevel(decoder: unknown): boolean {
+  if (!decoder || typeof decoder !== 'object') return false;
+  const d = decoder as { type?: string; decoders?: unknown[] };
+  return d.type === 'ByteLevel' || (d.type === 'Sequence' && (d.decoders ?? []).some(usesByteLevel));
+}
+
+export class HfTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  readonly dummyPrefix: boolean;
+  private readonly tok: PreTrainedTokenizer;
+  private readonly idToToken: string[] = [];
+  private readonly special: Set<number>;
+  private readonly byteLevel: boolean;
+  private readonly cleanUpSpaces: boolean;
+
+  constructor(spec: HfSpec) {
+    const json = spec.tokenizerJson as Json | null;
+    if (!json || typeof json !== 'object' || !json.model || typeof json.model !== 'object') {
+      throw new Error('tokenizer.json: not a tokenizer definition (no "model" object)');
+    }
+    const config = (spec.tokenizerConfig ?? {}) as Json;
+    try {
+      this.tok = new PreTrainedTokenizer(json, config);
+    } catch (e) {
+      throw new Error(`tokenizer.json: cannot build the tokenizer: ${(e as Error).message}`);
+    }
+    for (const [token, id] of this.tok.get_vocab()) this.idToToken[id] = token;
+    this.vocabSize = this.idToToken.length;
+    this.special = new Set(this.tok.all_special_ids);
+    this.byteLevel = usesByteLevel(json.decoder);
+    // transformers.js cleans up spaces unless told otherwise, which breaks decode(encode(x)) == x;
+    // recent HF configs say false, and a config that asks for it still gets it.
+    this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
+    this.bosId = this.detectBos(config);
+    this.eosId = this.tok.eos_token_id ?? this.firstKnown(EOS_GUESSES);
+    // Llama-style normalizers (Prepend, Metaspace) put a space before "a"; the decoder strips it again.
+    const first = this.tok.encode('a', { add_special_tokens: false })[0];
+    this.dummyPrefix = !this.byteLevel && first !== undefined && (this.idToToken[first] ?? '').startsWith('\u2581');
+  }
+
+  /**
+   * BOS is what the tokenizer's own post-processor puts first (Llama, Mistral), or what the config says
+   * to add; GPT-2-style configs name a bos_token they never add, and that one does not count.
+   */
+  private detectBos(config: Json): number | null {
+    const plain = this.tok.encode('a', { add_special_tokens: false });
+    const full = this.tok.encode('a', { add_special_tokens: true });
+    if (full.length > plain.length && full[0] !== plain[0] && this.special.has(full[0])) return full[0];
+    if (config.add_bos_token === true && this.tok.bos_token_id !== undefined) return this.tok.bos_token_id;
+    return null;
+  }
+
+  private firstKnown(tokens: string[]): number | null {
+    for (const t of tokens) {
+      const id = this.tok.convert_tokens_to_ids(t);
+      if (id !== undefined && this.idToToken[id] === t) return id;
+    }
+    return null;
+  }
+
+  encode(text: string, opts: { bos?: boolean } = {}): number[] {
+    const ids = text.length === 0 ? [] : this.tok.encode(text, { add_special_tokens: false });
+    if ((opts.bos ?? true) && this.bosId !== null) ids.unshift(this.bosId);
+    return ids;
+  }
+
+  decode(ids: readonly number[]): string {
+    for (const id of ids) {
+      if (!(id >= 0 && id < this.vocabSize)) throw new Error(`hf tokenizer: token id ${id} is outside the vocabulary (size ${this.vocabSize})`);
+    }
+    const kept = ids.filter((id) => !this.special.has(id) && id !== this.bosId && id !== this.eosId);
+    if (kept.length === 0) return '';
+    return this.tok.decode(kept, { skip_special_tokens: true, clean_up_tokenization_spaces: this.cleanUpSpaces });
+  }
+
+  /** The bytes a token adds to the text stream (no leading-space stripping); feed them to a Utf8Stream. */
+  pieceBytes(id: number): Uint8Array {
+    const token = this.idToToken[id];
+    if (token === undefined || this.special.has(id)) return new Uint8Array(0);
+    if (this.byteLevel) return Uint8Array.from(Array.from(token, (c) => BYTE_LEVEL_DECODE.get(c) ?? 0x3f));
+    const byte = BYTE_PIECE.exec(token);
+    if (byte) return Uint8Array.of(parseInt(byte[1], 16));
+    return utf8.encode(token.replaceAll('\u2581', ' '));
+  }
+
+  piece(id: number): string {
+    const bytes = this.pieceBytes(id);
+    // A lone byte of a multi-byte character has no text of its own; Utf8Stream joins them.
+    return new TextDecoder('utf-8', { fatal: false }).decode(bytes).replaceAll('\ufffd', '');
+  }
+}
+
+export function createHfTokenizer(spec: HfSpec): HfTokenizer {
+  return new HfTokenizer(spec);
+}
