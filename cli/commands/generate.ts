@@ -33,7 +33,7 @@ export const generateCommand: Command = {
     });
     rt.dispose();
     const text = tok.decode([...prompt, ...out.tokens]);
-    const result = { text, promptTokens: prompt, tokens: out.tokens, backend, ...out };
+    const result = { text, promptTokens: prompt, backend, ...out };
     if (!values.json) process.stdout.write('\n');
     report(!!values.json, result, () =>
       `-- ${backend}: prefill ${prompt.length} tok at ${out.prefillTokensPerSecond.toFixed(1)} tok/s, ` +

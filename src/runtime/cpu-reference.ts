@@ -163,8 +163,22 @@ export class CpuRuntime implements Runtime {
     return this.pos;
   }
 
+  get memoryBytes() {
+    const arrays = [this.embedTable, this.finalNorm, ...this.kCache, ...this.vCache,
+      ...this.layers.flatMap((l) => Object.values(l).filter((a): a is Float32Array => a instanceof Float32Array))];
+    if (!this.config.tieWordEmbeddings) arrays.push(this.lmHead);
+    return arrays.reduce((s, a) => s + a.byteLength, 0);
+  }
+
   reset() {
     this.pos = 0;
+  }
+
+  rewind(position: number) {
+    if (!(Number.isInteger(position) && position >= 0 && position <= this.pos)) {
+      throw new RangeError(`cannot rewind to ${position}: ${this.pos} positions are cached`);
+    }
+    this.pos = position;
   }
 
   dispose() {}

@@ -9,6 +9,8 @@ export interface GenerateOptions extends SamplingOptions {
   stopAtEos?: number | null;
   signal?: AbortSignal;
   onToken?: (id: number) => void;
+  /** Checked after each token, for stop conditions on the text (e.g. a task's "until" strings). */
+  shouldStop?: (generated: readonly number[]) => boolean;
 }
 
 export interface GenerateResult {
@@ -37,6 +39,7 @@ export async function generate(rt: Runtime, promptIds: number[], opts: GenerateO
     tokens.push(next);
     opts.onToken?.(next);
     if (opts.stopAtEos != null && next === opts.stopAtEos) break;
+    if (opts.shouldStop?.(tokens)) break;
     if (i + 1 < steps) logits = await rt.forward([next], { lastOnly: true });
   }
   const t2 = performance.now();

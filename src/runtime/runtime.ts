@@ -9,6 +9,8 @@ export interface Runtime {
   readonly config: ModelConfig;
   /** Number of tokens already in the KV cache. */
   readonly position: number;
+  /** Bytes this runtime holds for weights and KV cache (GPU buffers on WebGPU, typed arrays on CPU). */
+  readonly memoryBytes: number;
   /**
    * Logits for the given tokens, row-major [n, vocab]; with `lastOnly`, only the last row [vocab]
    * (what generation needs, and cheaper to read back).
@@ -16,6 +18,8 @@ export interface Runtime {
   forward(tokens: ArrayLike<number>, opts?: { lastOnly?: boolean }): Promise<Float32Array>;
   /** Empty the KV cache (position back to 0). */
   reset(): void;
+  /** Forget every cached position from `position` on, so a shared prefix is computed once (0 <= position <= this.position). */
+  rewind(position: number): void;
   /** Free GPU buffers; the runtime is unusable afterwards. */
   dispose(): void;
 }
