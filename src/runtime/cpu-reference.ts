@@ -114,6 +114,9 @@ export function embed(table: Float32Array, tokens: ArrayLike<number>, dim: numbe
   return out;
 }
 
+/** Called with the [rows, inDim] input of each linear layer, named by its weight tensor. */
+export type LinearObserver = (weight: string, input: Float32Array, rows: number) => void;
+
 interface LayerWeights {
   attnNorm: Float32Array; ffnNorm: Float32Array;
   wq: Float32Array; wk: Float32Array; wv: Float32Array; wo: Float32Array;
@@ -133,8 +136,12 @@ export class CpuRuntime implements Runtime {
   private readonly vCache: Float32Array[];
   private pos = 0;
 
-  constructor(model: Model, opts: { maxPositions?: number } = {}) {
+  /** Sees the input of every linear layer, by weight name (calibration statistics for GPTQ, AWQ, Wanda). */
+  private readonly observe?: LinearObserver;
+
+  constructor(model: Model, opts: { maxPositions?: number; observe?: LinearObserver } = {}) {
     const c = (this.config = model.config);
+    this.observe = opts.observe;
     this.maxPositions = Math.min(opts.maxPositions ?? c.maxPositions, c.maxPositions);
     const get = (name: string) => {
       const t = model.tensors.get(name);
@@ -200,6 +207,7 @@ export class CpuRuntime implements Runtime {
     for (let l = 0; l < c.numLayers; l++) {
       const w = this.layers[l];
       const h = rmsNorm(x, w.attnNorm, c.rmsNormEps, n);
+      this.see(l, ['self_attn.q_proj.weight', 'self_attn.k_proj.weight', 'self_attn.v_proj.weight'], h, n);
       const q = matmulT(h, w.wq, n, D, qDim, w.bq);
       const k = matmulT(h, w.wk, n, D, kvDim, w.bk);
       const v = matmulT(h, w.wv, n, D, kvDim, w.bv);
@@ -208,14 +216,23 @@ export class CpuRuntime implements Runtime {
       this.kCache[l].set(k, this.pos * kvDim);
       this.vCache[l].set(v, this.pos * kvDim);
       const att = attention(q, this.kCache[l], this.vCache[l], n, this.pos, c.numHeads, c.numKvHeads, c.headDim);
+      this.see(l, ['self_attn.o_proj.weight'], att, n);
       addInPlace(x, matmulT(att, w.wo, n, qDim, D));
       const h2 = rmsNorm(x, w.ffnNorm, c.rmsNormEps, n);
+      this.see(l, ['mlp.gate_proj.weight', 'mlp.up_proj.weight'], h2, n);
       const act = swiglu(matmulT(h2, w.gate, n, D, F), matmulT(h2, w.up, n, D, F));
+      this.see(l, ['mlp.down_proj.weight'], act, n);
       addInPlace(x, matmulT(act, w.down, n, F, D));
     }
     this.pos += n;
     const rows = lastOnly ? 1 : n;
     const last = x.subarray((n - rows) * D);
-    return matmulT(rmsNorm(last, this.finalNorm, c.rmsNormEps, rows), this.lmHead, rows, D, c.vocabSize);
+    const normed = rmsNorm(last, this.finalNorm, c.rmsNormEps, rows);
+    if (this.observe && !lastOnly) this.observe(c.tieWordEmbeddings ? EMBED : LM_HEAD, normed, rows);
+    return matmulT(normed, this.lmHead, rows, D, c.vocabSize);
+  }
+
+  private see(layer: number, weights: LayerTensor[], input: Float32Array, rows: number) {
+    if (this.observe) for (const w of weights) this.observe(layerName(layer, w), input, rows);
   }
 }

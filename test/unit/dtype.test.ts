@@ -1,8 +1,9 @@
 import { expect, it, describe } from 'vitest';
-import { DTYPES, byteSize, encode } from '../../src/model/dtype';
+import { DTYPES, bitsPerWeight, byteSize, encode, type DTypeId } from '../../src/model/dtype';
+import { INT_BITS, INT_GROUPS, intId } from '../../src/model/dtypes/intn';
 import { f16ToF32, f32ToF16, bf16ToF32, f32ToBf16 } from '../../src/model/half';
 
-const decode = (dtype: keyof typeof DTYPES, bytes: Uint8Array, n: number) => {
+const decode = (dtype: DTypeId, bytes: Uint8Array, n: number) => {
   const out = new Float32Array(n);
   DTYPES[dtype].decode(bytes, out, n);
   return out;
@@ -69,5 +70,71 @@ describe("ggml block formats, as llama.cpp's ggml-quants.c defines them", () => 
 
   it('rejects counts that are not whole blocks', () => {
     expect(() => byteSize('q4_0', 33)).toThrow(/not a whole number of q4_0 blocks/);
+  });
+
+  it('Q4_1: 20-byte blocks, x = d * q + m', () => {
+    const block = new Uint8Array(20);
+    const v = new DataView(block.buffer);
+    v.setUint16(0, 0x3400, true); // d = 0.25
+    v.setUint16(2, 0xbc00, true); // m = -1
+    for (let j = 0; j < 16; j++) block[4 + j] = j | ((15 - j) << 4);
+    const want = [...Array.from({ length: 16 }, (_, j) => 0.25 * j - 1), ...Array.from({ length: 16 }, (_, j) => 0.25 * (15 - j) - 1)];
+    expect(Array.from(decode('q4_1', block, 32))).toEqual(want);
+  });
+
+  it('Q5_0: 22-byte blocks, the 5th bit of weight j is bit j of qh, x = d * (q - 16)', () => {
+    const block = new Uint8Array(22);
+    const v = new DataView(block.buffer);
+    v.setUint16(0, 0x3c00, true); // d = 1
+    v.setUint32(2, 0xffff0000, true); // weights 16..31 have the high bit
+    for (let j = 0; j < 16; j++) block[6 + j] = j | (j << 4);
+    const want = [...Array.from({ length: 16 }, (_, j) => j - 16), ...Array.from({ length: 16 }, (_, j) => j)];
+    expect(Array.from(decode('q5_0', block, 32))).toEqual(want);
+  });
+
+  it('Q4_1 and Q5_0 encoders round-trip within half a step', () => {
+    const x = Float32Array.from({ length: 64 }, (_, j) => Math.sin(j * 1.7) * 3 + 0.5);
+    for (const [t, levels] of [['q4_1', 15], ['q5_0', 31]] as const) {
+      const back = decode(t, encode(t, x), 64);
+      for (let b = 0; b < 2; b++) {
+        const blk = x.subarray(b * 32, b * 32 + 32);
+        const step = (Math.max(...blk) - Math.min(...blk)) / levels;
+        for (let j = 0; j < 32; j++) expect(Math.abs(back[b * 32 + j] - blk[j])).toBeLessThanOrEqual(step * (t === 'q5_0' ? 1 : 0.5) + 1e-2);
+      }
+    }
+  });
+});
+
+describe('blockwise integer family int{2,3,4,8}_g{16..128}', () => {
+  it('has every combination, with bytes = 4 + group*bits/8 per block', () => {
+    for (const b of INT_BITS) for (const g of INT_GROUPS) {
+      const t = DTYPES[intId(b, g)];
+      expect(t.blockBytes).toBe(4 + (g * b) / 8);
+      expect(bitsPerWeight(t.id)).toBeCloseTo(b + 32 / g, 10);
+    }
+    expect(bitsPerWeight('q4_0')).toBe(4.5);
+    expect(bitsPerWeight('int4_g128')).toBe(4.25);
+  });
+
+  it('RTN round-trips within half a quantization step, bit packing included (3-bit crosses bytes)', () => {
+    const x = Float32Array.from({ length: 256 }, (_, j) => Math.sin(j * 0.37) * (1 + (j % 7)));
+    for (const b of INT_BITS) for (const g of INT_GROUPS) {
+      const id = intId(b, g);
+      const back = decode(id, encode(id, x), x.length);
+      for (let blk = 0; blk < x.length / g; blk++) {
+        const s = x.subarray(blk * g, (blk + 1) * g);
+        const step = (Math.max(...s) - Math.min(...s)) / ((1 << b) - 1);
+        for (let j = 0; j < g; j++) expect(Math.abs(back[blk * g + j] - s[j])).toBeLessThanOrEqual(step / 2 + 0.01 * step + 2e-3);
+      }
+    }
+  });
+
+  it('more bits, less error', () => {
+    const x = Float32Array.from({ length: 1024 }, (_, j) => Math.sin(j * 0.91) + Math.cos(j * 0.13));
+    const err = (id: DTypeId) => { const y = decode(id, encode(id, x), 1024); return y.reduce((s, v, i) => s + (v - x[i]) ** 2, 0); };
+    expect(err('int2_g32')).toBeGreaterThan(err('int3_g32'));
+    expect(err('int3_g32')).toBeGreaterThan(err('int4_g32'));
+    expect(err('int4_g32')).toBeGreaterThan(err('int8_g32'));
+    expect(err('int4_g128')).toBeGreaterThan(err('int4_g16'));
   });
 });
