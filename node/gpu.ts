@@ -20,6 +20,12 @@ function useSwiftShader(): boolean {
 const hasSystemIcd = () => ICD_DIRS.some((d) => existsSync(d) && readdirSync(d).some((f) => f.endsWith('.json')));
 
 let cached: Promise<GPUDevice> | undefined;
+/**
+ * Every GPU (Dawn instance) made here, kept reachable for the life of the process: dawn.node keeps
+ * polling an instance's events from native code, and once the JS object is collected that poll
+ * crashes the process (pthread mutex assertion / SIGSEGV in InstanceBase::ProcessEvents).
+ */
+const instances: GPU[] = [];
 
 /** One device per process; later calls share it. */
 export function getNodeGpuDevice(): Promise<GPUDevice> {
@@ -36,10 +42,15 @@ async function create(): Promise<GPUDevice> {
   process.env.XDG_RUNTIME_DIR ??= mkdtempSync(join(tmpdir(), 'xdg-'));
   const { create: createGpu, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  let gpu = createGpu([]);
+  const instance = () => {
+    const gpu = createGpu([]);
+    instances.push(gpu);
+    return gpu;
+  };
+  let gpu = instance();
   // Installed ICDs may all be unusable by Dawn (Mesa's lavapipe lacks shaderUniform*ArrayDynamicIndexing);
   // the loader rereads VK_ICD_FILENAMES per instance, so a second instance can still find SwiftShader.
-  if (!(await gpu.requestAdapter()) && useSwiftShader()) gpu = createGpu([]);
+  if (!(await gpu.requestAdapter()) && useSwiftShader()) gpu = instance();
   if (!(await gpu.requestAdapter())) {
     throw new Error('no WebGPU adapter: install libvulkan1 and chromium (for SwiftShader) or a GPU driver');
   }

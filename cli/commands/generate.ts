@@ -1,4 +1,4 @@
-import { generate } from '../../src/runtime/generate';
+import { defaultStopTokens, generate } from '../../src/runtime/generate';
 import { num, parse, report, type Command } from '../command';
 import { backendOf, openModel, openRuntime, tokenizerOf } from '../load';
 
@@ -27,7 +27,7 @@ export const generateCommand: Command = {
       topK: num(values['top-k'], 'top-k', 0),
       topP: num(values['top-p'], 'top-p', 1),
       seed: num(values.seed, 'seed', 0),
-      stopAtEos: model.config.eosTokenId,
+      stopTokens: defaultStopTokens(tok),
       signal,
       onToken: values.json ? undefined : (id) => process.stdout.write(tok.piece(id)),
     });

@@ -50,7 +50,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Result> {
     const text = (await loadDocs(o.data, o.kldTask.data)).map((d) => String(d.text)).join('\n\n').replace(/\r\n/g, '\n');
     const tokens = o.tokenizer.encode(text);
     const kopts = {
-      contextLength: Math.min(o.kldTask.context_length, o.runtime.config.maxPositions),
+      contextLength: Math.min(o.kldTask.context_length, o.runtime.maxPositions),
       maxChunks: o.kldChunks ?? 8, bosId: o.tokenizer.bosId, signal: o.signal,
       onProgress: (p: { done: number; total: number }) => o.onProgress?.({ stage: 'kld', ...p }),
     };
@@ -79,7 +79,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Result> {
 }
 
 async function measureSpeed(rt: Runtime) {
-  const prompt = Math.min(128, rt.config.maxPositions - 33);
+  const prompt = Math.min(128, rt.maxPositions - 33);
   const ids = Array.from({ length: prompt }, (_, i) => (i * 7 + 3) % rt.config.vocabSize);
   rt.reset();
   const t0 = performance.now();

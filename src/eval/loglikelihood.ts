@@ -89,7 +89,7 @@ export async function scoreGroup(rt: Runtime, pairs: EncodedPair[]): Promise<Log
 export async function scoreRequests(
   rt: Runtime, tok: Tokenizer, requests: LoglikelihoodRequest[], signal?: AbortSignal,
 ): Promise<Loglikelihood[]> {
-  const max = rt.config.maxPositions;
+  const max = rt.maxPositions;
   const out: Loglikelihood[] = [];
   for (let i = 0; i < requests.length; ) {
     throwIfAborted(signal);

@@ -35,7 +35,7 @@ export function negLogLikelihood(logits: Float32Array, offset: number, vocab: nu
 
 export async function perplexity(rt: Runtime, tokens: readonly number[], opts: PerplexityOptions): Promise<PerplexityResult> {
   const nCtx = opts.contextLength ?? 512;
-  if (nCtx > rt.config.maxPositions) throw new RangeError(`context ${nCtx} exceeds the model's ${rt.config.maxPositions} positions`);
+  if (nCtx > rt.maxPositions) throw new RangeError(`context ${nCtx} exceeds the runtime's ${rt.maxPositions} positions`);
   const available = Math.floor(tokens.length / nCtx);
   const chunks = Math.min(available, opts.maxChunks ?? available);
   if (chunks < 1) throw new Error(`text has ${tokens.length} tokens, fewer than one chunk of ${nCtx}`);

@@ -38,7 +38,8 @@ export async function readGgufHeader(src: ByteSource): Promise<GgufHeader> {
   try {
     parsed = await gguf(`http://local/${encodeURIComponent(src.name)}`, { fetch: fetchFrom(src) });
   } catch (e) {
-    throw new FormatError('GGUF', src.name, (e as Error).message);
+    // the library's own messages start with the same phrase our FormatError adds
+    throw new FormatError('GGUF', src.name, (e as Error).message.replace(/^not a valid gguf file: /i, ''));
   }
   const meta = parsed.metadata as unknown as Metadata;
   // The parser reads past the end of a truncated file as if it held zeros; the byte ranges tell us.

@@ -5,12 +5,17 @@ import { sample, seededRandom, type SamplingOptions } from './sampling';
 export interface GenerateOptions extends SamplingOptions {
   maxNewTokens: number;
   seed?: number;
-  /** Stop after this token (usually EOS); null never stops early. */
-  stopAtEos?: number | null;
+  /** Stop after any of these tokens (EOS; llama2.c models also end a story with BOS). */
+  stopTokens?: readonly number[];
   signal?: AbortSignal;
   onToken?: (id: number) => void;
   /** Checked after each token, for stop conditions on the text (e.g. a task's "until" strings). */
   shouldStop?: (generated: readonly number[]) => boolean;
+}
+
+/** EOS, and BOS too: llama2.c models end a story by starting the next with BOS (run.c stops there). */
+export function defaultStopTokens(tok: { eosId: number | null; bosId: number | null }): number[] {
+  return [tok.eosId, tok.bosId].filter((t): t is number => t != null);
 }
 
 export interface GenerateResult {
@@ -24,7 +29,7 @@ export interface GenerateResult {
 /** Prefill the prompt in one batch, then decode one token at a time from the KV cache. */
 export async function generate(rt: Runtime, promptIds: number[], opts: GenerateOptions): Promise<GenerateResult> {
   if (promptIds.length === 0) throw new Error('generation needs at least one prompt token (BOS)');
-  const room = rt.config.maxPositions - promptIds.length;
+  const room = rt.maxPositions - promptIds.length;
   const steps = Math.max(0, Math.min(opts.maxNewTokens, room));
   const random = seededRandom(opts.seed ?? 0);
   rt.reset();
@@ -38,7 +43,7 @@ export async function generate(rt: Runtime, promptIds: number[], opts: GenerateO
     const next = sample(logits, opts, random);
     tokens.push(next);
     opts.onToken?.(next);
-    if (opts.stopAtEos != null && next === opts.stopAtEos) break;
+    if (opts.stopTokens?.includes(next)) break;
     if (opts.shouldStop?.(tokens)) break;
     if (i + 1 < steps) logits = await rt.forward([next], { lastOnly: true });
   }

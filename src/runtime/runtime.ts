@@ -7,6 +7,8 @@ import type { ModelConfig } from '../model/config';
 export interface Runtime {
   readonly kind: 'cpu' | 'webgpu';
   readonly config: ModelConfig;
+  /** Positions the KV cache holds (at most config.maxPositions). */
+  readonly maxPositions: number;
   /** Number of tokens already in the KV cache. */
   readonly position: number;
   /** Bytes this runtime holds for weights and KV cache (GPU buffers on WebGPU, typed arrays on CPU). */

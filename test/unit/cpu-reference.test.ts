@@ -24,7 +24,7 @@ describeWithShared('CPU reference forward on stories260K', [STORIES.gguf, STORIE
     for (const prompt of ['Once upon a time', '']) {
       const c = referenceCase(prompt);
       const n = c.steps - c.prompt_tokens.length + 1;
-      const out = await generate(rt, c.prompt_tokens, { maxNewTokens: n, stopAtEos: 1 });
+      const out = await generate(rt, c.prompt_tokens, { maxNewTokens: n, stopTokens: [1] });
       expect(out.tokens).toEqual(c.generated_tokens);
     }
   });

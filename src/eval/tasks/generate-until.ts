@@ -2,7 +2,7 @@
 // the trimmed answer with the trimmed target. Leading whitespace of the generation is dropped before the
 // stop strings apply, so " " can end a one-word answer (LAMBADA) without ending it before it starts.
 import { throwIfAborted } from '../../io/errors';
-import { generate } from '../../runtime/generate';
+import { defaultStopTokens, generate } from '../../runtime/generate';
 import { mean, stderrOfMean } from '../stats';
 import type { GenerateUntilTask } from '../task-schema';
 import { render } from '../template';
@@ -30,11 +30,11 @@ export const generateUntil: TaskRunner<GenerateUntilTask> = {
       throwIfAborted(ctx.signal);
       const doc = docs[index];
       const prompt = tok.encode(render(task.doc_to_text, doc));
-      const budget = Math.min(task.max_gen_toks, ctx.runtime.config.maxPositions - prompt.length);
+      const budget = Math.min(task.max_gen_toks, ctx.runtime.maxPositions - prompt.length);
       if (budget < 1) throw new Error(`item ${index}: prompt of ${prompt.length} tokens leaves no room to generate`);
       const out = await generate(ctx.runtime, prompt, {
         maxNewTokens: budget,
-        stopAtEos: tok.eosId,
+        stopTokens: defaultStopTokens(tok),
         signal: ctx.signal,
         shouldStop: (gen) => answerOf(tok, prompt, gen, task.until).stopped,
       });

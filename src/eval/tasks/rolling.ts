@@ -9,7 +9,7 @@ export const rolling: TaskRunner<PerplexityTask> = {
     const text = docs.map((d) => String(d.text)).join('\n\n').replace(/\r\n/g, '\n');
     const tokens = ctx.tokenizer.encode(text);
     const r = await perplexity(ctx.runtime, tokens, {
-      contextLength: Math.min(task.context_length, ctx.runtime.config.maxPositions),
+      contextLength: Math.min(task.context_length, ctx.runtime.maxPositions),
       maxChunks: ctx.limit ?? task.max_chunks,
       bosId: ctx.tokenizer.bosId,
       signal: ctx.signal,

@@ -1,6 +1,8 @@
 // HF tokenizer.json (BPE with byte fallback, byte-level BPE, their normalizers and decoders) through
-// @huggingface/transformers, which builds the whole pipeline from the JSON with no network access.
-import { PreTrainedTokenizer } from '@huggingface/transformers';
+// @huggingface/tokenizers, which builds the whole pipeline from the JSON with no network access. It is
+// the tokenizer core that transformers.js's PreTrainedTokenizer thinly wraps, without transformers.js's
+// onnxruntime-web dependency; the wrapper's few extras (config special tokens) are redone below.
+import { Tokenizer as HfPipeline } from '@huggingface/tokenizers';
 import type { Tokenizer, TokenizerSpec } from './spec';
 
 type HfSpec = Extract<TokenizerSpec, { kind: 'hf' }>;
@@ -26,12 +28,28 @@ function usesByteLevel(decoder: unknown): boolean {
   return d.type === 'ByteLevel' || (d.type === 'Sequence' && (d.decoders ?? []).some(usesByteLevel));
 }
 
+/** The special-token keys of tokenizer_config.json that transformers.js's PreTrainedTokenizer reads. */
+const CONFIG_TOKEN_KEYS = ['bos_token', 'eos_token', 'unk_token', 'sep_token', 'pad_token', 'cls_token', 'mask_token'];
+
+/**
+ * A token named in tokenizer_config.json, read as transformers.js's PreTrainedTokenizer reads it: a
+ * string, or an object marked `"__type": "AddedToken"`; any other object is an error.
+ */
+function configToken(config: Json, key: string): string | null {
+  if (!Object.hasOwn(config, key)) return null;
+  const item = config[key];
+  if (!item) return null;
+  if (typeof item !== 'object') return item as string;
+  if ((item as Json).__type === 'AddedToken') return (item as Json).content as string;
+  throw new Error(`Unknown token: ${item}`);
+}
+
 export class HfTokenizer implements Tokenizer {
   readonly vocabSize: number;
   readonly bosId: number | null;
   readonly eosId: number | null;
   readonly dummyPrefix: boolean;
-  private readonly tok: PreTrainedTokenizer;
+  private readonly tok: HfPipeline;
   private readonly idToToken: string[] = [];
   private readonly special: Set<number>;
   private readonly byteLevel: boolean;
@@ -44,21 +62,22 @@ export class HfTokenizer implements Tokenizer {
     }
     const config = (spec.tokenizerConfig ?? {}) as Json;
     try {
-      this.tok = new PreTrainedTokenizer(json, config);
+      this.tok = new HfPipeline(json, config);
+      for (const key of CONFIG_TOKEN_KEYS) configToken(config, key);
     } catch (e) {
       throw new Error(`tokenizer.json: cannot build the tokenizer: ${(e as Error).message}`);
     }
     for (const [token, id] of this.tok.get_vocab()) this.idToToken[id] = token;
     this.vocabSize = this.idToToken.length;
-    this.special = new Set(this.tok.all_special_ids);
+    this.special = new Set([...this.tok.get_added_tokens_decoder().values()].filter((t) => t.special).map((t) => t.id));
     this.byteLevel = usesByteLevel(json.decoder);
     // transformers.js cleans up spaces unless told otherwise, which breaks decode(encode(x)) == x;
     // recent HF configs say false, and a config that asks for it still gets it.
     this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
     this.bosId = this.detectBos(config);
-    this.eosId = this.tok.eos_token_id ?? this.firstKnown(EOS_GUESSES);
+    this.eosId = this.configTokenId(config, 'eos_token') ?? this.firstKnown(EOS_GUESSES);
     // Llama-style normalizers (Prepend, Metaspace) put a space before "a"; the decoder strips it again.
-    const first = this.tok.encode('a', { add_special_tokens: false })[0];
+    const first = this.tok.encode('a', { add_special_tokens: false }).ids[0];
     this.dummyPrefix = !this.byteLevel && first !== undefined && (this.idToToken[first] ?? '').startsWith('\u2581');
   }
 
@@ -67,23 +86,30 @@ export class HfTokenizer implements Tokenizer {
    * to add; GPT-2-style configs name a bos_token they never add, and that one does not count.
    */
   private detectBos(config: Json): number | null {
-    const plain = this.tok.encode('a', { add_special_tokens: false });
-    const full = this.tok.encode('a', { add_special_tokens: true });
+    const plain = this.tok.encode('a', { add_special_tokens: false }).ids;
+    const full = this.tok.encode('a', { add_special_tokens: true }).ids;
     if (full.length > plain.length && full[0] !== plain[0] && this.special.has(full[0])) return full[0];
-    if (config.add_bos_token === true && this.tok.bos_token_id !== undefined) return this.tok.bos_token_id;
+    const bos = this.configTokenId(config, 'bos_token');
+    if (config.add_bos_token === true && bos !== null) return bos;
     return null;
+  }
+
+  /** The id of a token tokenizer_config.json names (bos_token, eos_token), when the vocabulary has it. */
+  private configTokenId(config: Json, key: string): number | null {
+    const token = configToken(config, key);
+    return token === null ? null : (this.tok.token_to_id(token) ?? null);
   }
 
   private firstKnown(tokens: string[]): number | null {
     for (const t of tokens) {
-      const id = this.tok.convert_tokens_to_ids(t);
+      const id = this.tok.token_to_id(t);
       if (id !== undefined && this.idToToken[id] === t) return id;
     }
     return null;
   }
 
   encode(text: string, opts: { bos?: boolean } = {}): number[] {
-    const ids = text.length === 0 ? [] : this.tok.encode(text, { add_special_tokens: false });
+    const ids = text.length === 0 ? [] : this.tok.encode(text, { add_special_tokens: false }).ids;
     if ((opts.bos ?? true) && this.bosId !== null) ids.unshift(this.bosId);
     return ids;
   }
