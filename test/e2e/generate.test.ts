@@ -1,31 +1,11 @@
 // The first page end to end: a real Vite dev server and Debian Chromium with WebGPU on SwiftShader.
 // Loads the bundled stories260K, generates greedily and compares with the llama2.c golden text; then
 // feeds a corrupt file and expects a clear error on the page.
-import { existsSync, readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { createServer, type ViteDevServer } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO, STORIES, describeWithShared, sharedPath } from '../fixtures';
-
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-/**
- * `--enable-unsafe-webgpu` is the flag that matters: with it headless Chromium on Linux (no GPU) gets a
- * SwiftShader (Vulkan on CPU) adapter; without it navigator.gpu.requestAdapter() returns null.
- */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-angle=swiftshader',
-  '--use-vulkan=swiftshader',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { STORIES, sharedPath } from '../fixtures';
+import { chromiumSuite, startLab, type Lab } from './harness';
 
 interface GreedyCase {
   prompt: string;
@@ -33,37 +13,14 @@ interface GreedyCase {
   generated_tokens: number[];
 }
 
-const suite = (name: string, fn: () => void) => {
-  if (existsSync(CHROMIUM)) return describeWithShared(name, [STORIES.reference], fn);
-  const reason = `SKIPPED "${name}": Chromium not found at ${CHROMIUM} (install: apt-get install -y chromium libvulkan1, or set CHROMIUM_PATH)`;
-  console.warn(reason);
-  return describe.skip(`${name} [${reason}]`, fn);
-};
-
-suite('first page in Chromium (WebGPU via SwiftShader)', () => {
-  let server: ViteDevServer | undefined;
-  let browser: Browser | undefined;
+chromiumSuite('first page in Chromium (WebGPU via SwiftShader)', () => {
+  let lab: Lab | undefined;
   let page: Page;
-  const pageErrors: string[] = [];
+  let pageErrors: string[] = [];
 
   beforeAll(async () => {
-    server = await createServer({
-      configFile: `${REPO}/vite.config.ts`,
-      root: REPO,
-      logLevel: 'warn',
-      clearScreen: false,
-      server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-    });
-    await server.listen();
-    const { port } = server.httpServer!.address() as AddressInfo;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-    page = await browser.newPage();
-    page.setDefaultTimeout(20_000);
-    page.on('pageerror', (e) => pageErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') pageErrors.push(m.text());
-    });
-    await page.goto(`http://127.0.0.1:${port}/`);
+    lab = await startLab();
+    ({ page, pageErrors } = lab);
     await page.getByRole('button', { name: 'Load bundled model' }).waitFor();
   });
 
@@ -77,8 +34,7 @@ suite('first page in Chromium (WebGPU via SwiftShader)', () => {
   }
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
+    await lab?.close();
   });
 
   it('loads the bundled model and generates the llama2.c greedy text on WebGPU', async () => {
