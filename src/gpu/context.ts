@@ -1,5 +1,6 @@
 // Per-device caches: bind group layouts by signature and compiled pipelines by kernel. Shared by every
 // runtime and test on a device, so each WGSL module compiles once per process.
+import { adapterClass, type AdapterClass } from './device';
 import type { Access, Kernel } from './kernel';
 
 export class GpuContext {
@@ -7,7 +8,12 @@ export class GpuContext {
   private readonly pipelines = new Map<Kernel, Promise<GPUComputePipeline>>();
   private readonly ready = new Map<Kernel, GPUComputePipeline>();
 
-  private constructor(readonly device: GPUDevice) {}
+  /** Which kernel variants suit this device (see adapterClass). */
+  readonly adapterClass: AdapterClass;
+
+  private constructor(readonly device: GPUDevice) {
+    this.adapterClass = adapterClass(device);
+  }
 
   private static readonly byDevice = new WeakMap<GPUDevice, GpuContext>();
   static for(device: GPUDevice): GpuContext {
@@ -39,36 +45,35 @@ export class GpuContext {
 
   /** Compile (once) every kernel given; afterwards pipeline() returns them synchronously. */
   async compile(...kernels: Kernel[]): Promise<void> {
-    for (const k of kernels) {
-      let p = this.pipelines.get(k);
-      if (!p) {
-        p = this.compileOne(k);
-        p.catch(() => this.pipelines.delete(k));
-        this.pipelines.set(k, p);
-      }
-      await p;
-    }
+    await Promise.all(kernels.map((k) => this.compileOne(k)));
   }
 
-  // createComputePipeline, not ...Async: dawn.node 0.6 deadlocks on the async form (SwiftShader), and
-  // compile() runs once per kernel and device, off the forward path.
-  private async compileOne(kernel: Kernel): Promise<GPUComputePipeline> {
+  private compileOne(kernel: Kernel): Promise<GPUComputePipeline> {
+    let p = this.pipelines.get(kernel);
+    if (!p) {
+      p = this.create(kernel);
+      p.catch(() => this.pipelines.delete(kernel));
+      this.pipelines.set(kernel, p);
+    }
+    return p;
+  }
+
+  private async create(kernel: Kernel): Promise<GPUComputePipeline> {
     const { device } = this;
-    device.pushErrorScope('validation');
     const module = device.createShaderModule({ label: kernel.label, code: kernel.code });
-    const pipeline = device.createComputePipeline({
-      label: kernel.label,
-      layout: device.createPipelineLayout({ bindGroupLayouts: [this.layout(kernel)] }),
-      compute: { module, entryPoint: 'main', constants: kernel.constants },
-    });
-    const error = await device.popErrorScope();
-    if (error) {
+    try {
+      const pipeline = await device.createComputePipelineAsync({
+        label: kernel.label,
+        layout: device.createPipelineLayout({ bindGroupLayouts: [this.layout(kernel)] }),
+        compute: { module, entryPoint: 'main', constants: kernel.constants },
+      });
+      this.ready.set(kernel, pipeline);
+      return pipeline;
+    } catch (e) {
       const info = await module.getCompilationInfo();
       const lines = info.messages.map((m) => `${m.type} at ${m.lineNum}:${m.linePos}: ${m.message}`);
-      throw new Error(`kernel ${kernel.label} failed to compile: ${[error.message, ...lines].join('\n')}`);
+      throw new Error(`kernel ${kernel.label} failed to compile: ${[(e as Error).message, ...lines].join('\n')}`);
     }
-    this.ready.set(kernel, pipeline);
-    return pipeline;
   }
 
   pipeline(kernel: Kernel): GPUComputePipeline {

@@ -17,7 +17,10 @@ export async function requestGpuDevice(gpu?: GPU): Promise<GPUDevice> {
   const adapter = await g.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new Error('WebGPU is not available: requestAdapter() returned no adapter');
   const requiredLimits: Record<string, number> = {};
-  for (const k of RAISED_LIMITS) requiredLimits[k] = adapter.limits[k];
+  for (const k of RAISED_LIMITS) {
+    const v = adapter.limits[k];
+    if (typeof v === 'number') requiredLimits[k] = v;
+  }
   const device = await adapter.requestDevice({ requiredLimits });
   device.lost.then((info) => {
     // 'destroyed' is our own dispose; anything else (driver reset, OOM) is worth a line in the log.
@@ -31,4 +34,17 @@ export function describeAdapter(device: GPUDevice): Record<string, string> {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
   if (!info) return {};
   return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description };
+}
+
+/**
+ * 'cpu' for software adapters (SwiftShader, lavapipe, WARP: the fallback adapter), where kernels
+ * with workgroup barriers are very slow and barrier-free variants win; 'gpu' otherwise.
+ */
+export type AdapterClass = 'gpu' | 'cpu';
+
+export function adapterClass(device: GPUDevice): AdapterClass {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).adapterInfo;
+  if (!info) return 'gpu';
+  const name = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  return info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe|microsoft basic render/i.test(name) ? 'cpu' : 'gpu';
 }

@@ -1,14 +1,17 @@
 // Every WGSL kernel of the forward pass, described once: params, buffers and launch grid.
 // The WGSL is the source of truth for the math; the constants here feed its `override`s, so the
 // grid arithmetic and the shader's workgroup size cannot drift apart.
+import attentionSerialWgsl from './kernels/attention-serial.wgsl?raw';
 import attentionWgsl from './kernels/attention.wgsl?raw';
 import embeddingWgsl from './kernels/embedding.wgsl?raw';
-import kvWriteWgsl from './kernels/kv-write.wgsl?raw';
+import matmulBlockedWgsl from './kernels/matmul-blocked.wgsl?raw';
 import matmulWgsl from './kernels/matmul.wgsl?raw';
+import matvecVec4Wgsl from './kernels/matvec-vec4.wgsl?raw';
 import matvecWgsl from './kernels/matvec.wgsl?raw';
 import rmsnormWgsl from './kernels/rmsnorm.wgsl?raw';
-import ropeWgsl from './kernels/rope.wgsl?raw';
+import ropeKvWgsl from './kernels/rope-kv.wgsl?raw';
 import swigluWgsl from './kernels/swiglu.wgsl?raw';
+import type { AdapterClass } from './device';
 import { defineKernel, grid1d, split } from './kernel';
 
 const WG = 256;
@@ -20,12 +23,18 @@ export const embedding = defineKernel({
   grid: (p) => grid1d(p.rows * p.dim, WG),
 });
 
-export const rmsNorm = defineKernel({
-  label: 'rmsnorm', code: rmsnormWgsl, constants: { WG },
-  params: { rows: 'u32', dim: 'u32', srcRow: 'u32', eps: 'f32' },
-  buffers: { x: 'read', weight: 'read', out: 'read_write' },
-  grid: (p) => [p.rows, 1, 1],
-});
+const rmsNormWith = (label: string, wg: number) =>
+  defineKernel({
+    label, code: rmsnormWgsl, constants: { WG: wg },
+    params: { rows: 'u32', dim: 'u32', srcRow: 'u32', eps: 'f32' },
+    buffers: { x: 'read', weight: 'read', out: 'read_write' },
+    grid: (p) => [p.rows, 1, 1],
+  });
+
+/** One workgroup of 256 per row, tree-reduced sum of squares. */
+export const rmsNorm = rmsNormWith('rmsnorm', WG);
+/** One invocation per row, no reduction rounds: for CPU adapters (see matvecF32Serial). */
+export const rmsNormSerial = rmsNormWith('rmsnorm_serial', 1);
 
 /** matmul flags: add bias; accumulate into the output (fused residual add). */
 export const MATMUL_BIAS = 1;
@@ -34,7 +43,6 @@ export const MATMUL_ACCUMULATE = 2;
 const matmulParams = { rows: 'u32', inDim: 'u32', outDim: 'u32', flags: 'u32' } as const;
 const matmulBuffers = { x: 'read', w: 'read', bias: 'read', out: 'read_write' } as const;
 const TILE = 64; // matmul.wgsl's output tile edge
-const RPW = 4; // matvec outputs per workgroup
 
 /** Tiled y = x W^T for batches (f32 weights). */
 export const matmulF32 = defineKernel({
@@ -43,42 +51,78 @@ export const matmulF32 = defineKernel({
   grid: (p) => [Math.ceil(p.outDim / TILE), Math.ceil(p.rows / TILE), 1],
 });
 
-/** The same product for one (or a few) rows: decode. */
-export const matvecF32 = defineKernel({
-  label: 'matvec_f32', code: matvecWgsl, constants: { TPR: 64, RPW },
+/** For CPU adapters: 4x4 output blocks per invocation, no workgroup memory or barriers (3-9x faster on SwiftShader). */
+export const matmulF32Blocked = defineKernel({
+  label: 'matmul_f32_blocked', code: matmulBlockedWgsl, constants: { WG: 64 },
   params: matmulParams, buffers: matmulBuffers,
-  grid: (p) => [...split(Math.ceil(p.outDim / RPW)), p.rows],
+  grid: (p) => grid1d(Math.ceil(p.outDim / 4) * Math.ceil(p.rows / 4), 64),
 });
 
-export const rope = defineKernel({
-  label: 'rope', code: ropeWgsl, constants: { WG },
-  params: { rows: 'u32', numHeads: 'u32', headDim: 'u32', startPos: 'u32', style: 'u32' },
-  buffers: { x: 'read_write', table: 'read' },
-  grid: (p) => grid1d((p.rows * p.numHeads * p.headDim) / 2, WG),
-});
+/** The same product for one (or a few) rows (decode): TPR invocations per output, RPW outputs per workgroup. */
+const matvec = (label: string, code: string, TPR: number, RPW: number) =>
+  defineKernel({
+    label, code, constants: { TPR, RPW },
+    params: matmulParams, buffers: matmulBuffers,
+    grid: (p) => [...split(Math.ceil(p.outDim / RPW)), p.rows],
+  });
 
-export const kvWrite = defineKernel({
-  label: 'kv_write', code: kvWriteWgsl, constants: { WG },
-  params: { rows: 'u32', kvDim: 'u32', startPos: 'u32' },
-  buffers: { k: 'read', v: 'read', kCache: 'read_write', vCache: 'read_write' },
-  grid: (p) => grid1d(p.rows * p.kvDim, WG),
+/** For GPUs: 64 invocations share an output, so a warp reads consecutive weights. */
+export const matvecF32 = matvec('matvec_f32', matvecWgsl, 64, 4);
+/** matvecF32 with vec4 loads; needs inDim % 4 == 0. */
+export const matvecF32Vec4 = matvec('matvec_f32_vec4', matvecVec4Wgsl, 64, 4);
+/**
+ * For CPU adapters (SwiftShader): one invocation per output and no reduction rounds; a workgroup
+ * barrier costs a CPU rasterizer a fiber switch per invocation, which made the cooperative form ~50x slower.
+ */
+export const matvecF32Serial = matvec('matvec_f32_serial', matvecWgsl, 1, 64);
+
+/** RoPE on the q and k parts of the fused qkv projection; rotated k and plain v are appended to the KV cache. */
+export const ropeKv = defineKernel({
+  label: 'rope_kv', code: ropeKvWgsl, constants: { WG },
+  params: { rows: 'u32', numHeads: 'u32', numKvHeads: 'u32', headDim: 'u32', startPos: 'u32', style: 'u32' },
+  buffers: { qkv: 'read', table: 'read', q: 'read_write', kCache: 'read_write', vCache: 'read_write' },
+  grid: (p) => grid1d((p.rows * (p.numHeads + p.numKvHeads) * p.headDim) / 2, WG),
 });
 
 /** Largest head the attention kernel holds in workgroup memory (MAX_HEAD_DIM in attention.wgsl). */
 export const ATTENTION_MAX_HEAD_DIM = 256;
 
+const attentionParams = { rows: 'u32', startPos: 'u32', numHeads: 'u32', numKvHeads: 'u32', headDim: 'u32', scale: 'f32' } as const;
+const attentionBuffers = { q: 'read', kCache: 'read', vCache: 'read', out: 'read_write' } as const;
+
+/** One workgroup per (head, row); keys in chunks of 64 with an online softmax. */
 export const attention = defineKernel({
   label: 'attention', code: attentionWgsl, constants: { WG: 64 },
-  params: { rows: 'u32', startPos: 'u32', numHeads: 'u32', numKvHeads: 'u32', headDim: 'u32', scale: 'f32' },
-  buffers: { q: 'read', kCache: 'read', vCache: 'read', out: 'read_write' },
+  params: attentionParams, buffers: attentionBuffers,
   grid: (p) => [p.numHeads, p.rows, 1],
 });
 
-export const swiglu = defineKernel({
-  label: 'swiglu', code: swigluWgsl, constants: { WG },
-  params: { n: 'u32' },
-  buffers: { gate: 'read_write', up: 'read' },
-  grid: (p) => grid1d(p.n, WG),
+/** One invocation per (row, head), no barriers: for CPU adapters. */
+export const attentionSerial = defineKernel({
+  label: 'attention_serial', code: attentionSerialWgsl, constants: { WG: 64 },
+  params: attentionParams, buffers: attentionBuffers,
+  grid: (p) => grid1d(p.rows * p.numHeads, 64),
 });
 
-export const ALL_KERNELS = [embedding, rmsNorm, matmulF32, matvecF32, rope, kvWrite, attention, swiglu];
+/** silu(gate) * up over the fused gate|up projection. */
+export const swiglu = defineKernel({
+  label: 'swiglu', code: swigluWgsl, constants: { WG },
+  params: { rows: 'u32', dim: 'u32' },
+  buffers: { gateUp: 'read', out: 'read_write' },
+  grid: (p) => grid1d(p.rows * p.dim, WG),
+});
+
+export const ALL_KERNELS = [
+  embedding, rmsNorm, rmsNormSerial, matmulF32, matmulF32Blocked, matvecF32, matvecF32Vec4, matvecF32Serial,
+  ropeKv, attention, attentionSerial, swiglu,
+];
+
+/**
+ * Steps whose best kernel depends on the adapter class: software adapters run each invocation on a
+ * CPU thread and pay heavily for every workgroup barrier, so they get the barrier-free forms.
+ * (Single-row matmuls are chosen per weight format and class in weights.ts.)
+ */
+export const KERNELS_BY_CLASS = {
+  gpu: { rmsNorm, attention },
+  cpu: { rmsNorm: rmsNormSerial, attention: attentionSerial },
+} as const satisfies Record<AdapterClass, { rmsNorm: typeof rmsNorm; attention: typeof attention }>;

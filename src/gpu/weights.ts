@@ -5,7 +5,8 @@
 import { DTYPES, type DTypeId } from '../model/dtype';
 import { toFloat32, type Tensor } from '../model/tensor';
 import { uploadBuffer } from './buffers';
-import { matmulF32, matvecF32 } from './kernels';
+import type { AdapterClass } from './device';
+import { matmulF32, matmulF32Blocked, matvecF32, matvecF32Serial, matvecF32Vec4 } from './kernels';
 
 export type GpuWeightFormat = 'f32';
 
@@ -15,24 +16,71 @@ export interface GpuWeight {
   readonly shape: readonly number[];
 }
 
-type Upload = (device: GPUDevice, t: Tensor) => GpuWeight;
+/** Upload the row-wise stack of `parts` (all [rows_i, cols]) as one [sum rows_i, cols] matrix. */
+type Upload = (device: GPUDevice, label: string, parts: readonly Tensor[]) => GpuWeight;
 
-const asF32: Upload = (device, t) => ({
-  format: 'f32',
-  shape: t.shape,
-  // f32 bytes go up as stored; other dtypes are decoded on the CPU first.
-  buffer: uploadBuffer(device, t.name, t.dtype === 'f32' ? t.data : toFloat32(t)),
-});
+const asF32: Upload = (device, label, parts) => {
+  const shape = [parts.reduce((s, t) => s + t.shape[0], 0), parts[0].shape[1]];
+  // A lone f32 tensor goes up as stored; anything else is decoded (and stacked) on the CPU first.
+  if (parts.length === 1 && parts[0].dtype === 'f32') return { format: 'f32', shape, buffer: uploadBuffer(device, label, parts[0].data) };
+  const values = new Float32Array(shape[0] * shape[1]);
+  let at = 0;
+  for (const t of parts) {
+    const v = toFloat32(t);
+    values.set(v, at);
+    at += v.length;
+  }
+  return { format: 'f32', shape, buffer: uploadBuffer(device, label, values) };
+};
 
 const UPLOAD: Record<DTypeId, Upload> = Object.fromEntries(Object.keys(DTYPES).map((id) => [id, asF32])) as Record<DTypeId, Upload>;
 
-/** A matrix that a matmul kernel reads, in whatever GPU format its dtype maps to. */
-export const uploadMatrix = (device: GPUDevice, t: Tensor): GpuWeight => UPLOAD[t.dtype](device, t);
+/**
+ * A matrix that a matmul kernel reads, in the GPU format its dtype maps to. Several parts with the
+ * same input width (q|k|v, gate|up) are stacked by rows so one matmul computes all their outputs.
+ */
+export function uploadMatrix(device: GPUDevice, label: string, parts: readonly Tensor[]): GpuWeight {
+  const cols = parts[0].shape[1];
+  for (const t of parts) {
+    if (t.shape.length !== 2 || t.shape[1] !== cols) throw new Error(`${label}: cannot stack ${t.name} [${t.shape}] on width ${cols}`);
+  }
+  // Parts stored in different formats meet in f32.
+  const dtype = parts.every((t) => t.dtype === parts[0].dtype) ? parts[0].dtype : 'f32';
+  return UPLOAD[dtype](device, label, parts);
+}
 
-/** Norm weights, biases and the embedding table: always plain f32 (small, or gathered by row). */
-export const uploadVector = (device: GPUDevice, t: Tensor): GPUBuffer => asF32(device, t).buffer;
+/**
+ * Norm weights, biases and the embedding table: always plain f32 (small, or gathered by row).
+ * A number among `parts` stands for that many zeros (a missing bias beside present ones).
+ */
+export function uploadVector(device: GPUDevice, label: string, parts: readonly (Tensor | number)[]): GPUBuffer {
+  const arrays = parts.map((p) => (typeof p === 'number' ? new Float32Array(p) : toFloat32(p)));
+  if (arrays.length === 1) return uploadBuffer(device, label, arrays[0]);
+  const values = new Float32Array(arrays.reduce((s, a) => s + a.length, 0));
+  let at = 0;
+  for (const a of arrays) {
+    values.set(a, at);
+    at += a.length;
+  }
+  return uploadBuffer(device, label, values);
+}
 
-/** The batch (tiled) and single-row kernels for y = x W^T with W in each format. */
-export const MATMUL: Record<GpuWeightFormat, { batch: typeof matmulF32; single: typeof matvecF32 }> = {
-  f32: { batch: matmulF32, single: matvecF32 },
+export interface MatmulKernels {
+  /** Many rows (prefill). */
+  readonly batch: typeof matmulF32;
+  /** One row (decode). */
+  readonly single: typeof matmulF32;
+  /** One row when inDim % 4 == 0 (16-byte loads), where a format has such a kernel. */
+  readonly singleVec4?: typeof matmulF32;
+}
+
+/**
+ * The kernels computing y = x W^T with W in each GPU format, per adapter class: GPUs get the tiled
+ * and cooperative forms, CPU adapters (SwiftShader) the barrier-free ones.
+ */
+export const MATMUL: Record<GpuWeightFormat, Record<AdapterClass, MatmulKernels>> = {
+  f32: {
+    gpu: { batch: matmulF32, single: matvecF32, singleVec4: matvecF32Vec4 },
+    cpu: { batch: matmulF32Blocked, single: matvecF32Serial },
+  },
 };

@@ -20,14 +20,22 @@ export async function collectLinearStats(
   model: Model, calibration: Calibration, opts: { hessian: boolean; only?: (weight: string) => boolean } & Pick<PassContext, 'signal' | 'onProgress'>,
 ): Promise<Map<string, LinearStats>> {
   const stats = new Map<string, LinearStats>();
+  // q/k/v (and gate/up) read the very same input array: accumulate it once and share the statistics
+  let lastInput: Float32Array | undefined, lastStats: LinearStats | undefined;
   const observe = (weight: string, x: Float32Array, rows: number) => {
     if (opts.only && !opts.only(weight)) return;
+    if (x === lastInput && lastStats) {
+      if (!stats.has(weight)) stats.set(weight, lastStats);
+      if (stats.get(weight) === lastStats) return;
+    }
     const inDim = x.length / rows;
     let s = stats.get(weight);
     if (!s) {
       s = { inDim, rows: 0, absSum: new Float64Array(inDim), sqSum: new Float64Array(inDim), hessian: opts.hessian ? new Float64Array(inDim * inDim) : undefined };
       stats.set(weight, s);
     }
+    lastInput = x;
+    lastStats = s;
     s.rows += rows;
     for (let r = 0; r < rows; r++) {
       const o = r * inDim;
@@ -55,7 +63,7 @@ export async function collectLinearStats(
     opts.onProgress?.({ stage: 'calibration', done: i + 1, total: calibration.sequences.length });
   }
   // only the lower triangle was accumulated; mirror it
-  for (const s of stats.values()) {
+  for (const s of new Set(stats.values())) {
     const H = s.hessian;
     if (!H) continue;
     for (let i = 0; i < s.inDim; i++) for (let j = 0; j < i; j++) H[j * s.inDim + i] = H[i * s.inDim + j];

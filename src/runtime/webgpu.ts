@@ -1,27 +1,30 @@
 // The fast path: the same Llama forward as cpu-reference.ts, as WGSL dispatches on one device.
 // Weights and the KV cache live on the GPU. A forward records every layer of a batch (the whole
-// prompt at once, in chunks of MAX_CHUNK rows) into one compute pass and one submission, and reads
+// prompt at once, in chunks of maxBatchRows rows) into one compute pass and one submission, and reads
 // back only the logits it returns. Bind groups and params slots are built once per activation
-// capacity, so a decode step allocates nothing on the GPU.
+// capacity, so a decode step allocates nothing on the GPU. Per layer there are 9 dispatches:
+// q|k|v and gate|up are each one matmul over row-stacked weights, RoPE and the KV append are one
+// kernel, and both residual adds ride on the o and down matmuls (small models are dispatch-bound).
 import type { ModelConfig } from '../model/config';
 import type { Model } from '../model/model';
 import { EMBED, FINAL_NORM, LM_HEAD, layerName, type LayerTensor } from '../model/names';
 import type { Tensor } from '../model/tensor';
 import { stagingBuffer, storageBuffer, uploadBuffer } from '../gpu/buffers';
 import { GpuContext } from '../gpu/context';
+import type { AdapterClass } from '../gpu/device';
 import { Dispatch } from '../gpu/dispatch';
-import type { Kernel, KernelBuffers } from '../gpu/kernel';
+import { MAX_GROUPS_PER_DIM, type Kernel, type KernelBuffers } from '../gpu/kernel';
 import {
-  ALL_KERNELS, ATTENTION_MAX_HEAD_DIM, MATMUL_ACCUMULATE, MATMUL_BIAS,
-  attention, embedding, kvWrite, rmsNorm, rope, swiglu,
+  ALL_KERNELS, ATTENTION_MAX_HEAD_DIM, KERNELS_BY_CLASS, MATMUL_ACCUMULATE, MATMUL_BIAS,
+  attention, embedding, rmsNorm, ropeKv, swiglu,
 } from '../gpu/kernels';
 import { ropeTable } from '../gpu/rope-table';
 import { UniformArena } from '../gpu/uniforms';
-import { MATMUL, uploadMatrix, uploadVector, type GpuWeight } from '../gpu/weights';
+import { MATMUL, uploadMatrix, uploadVector, type GpuWeight, type MatmulKernels } from '../gpu/weights';
 import type { Runtime } from './runtime';
 
-/** Most rows one submission processes; longer prompts run as several chunks (bounds activation memory). */
-const MAX_CHUNK = 512;
+/** Default for maxBatchRows: most rows one submission processes (longer prompts run as several chunks). */
+const MAX_BATCH_ROWS = 512;
 /** GPU memory for all-rows logits (and as much again for their staging copy); sets the chunk size then. */
 const LOGITS_BUDGET_BYTES = 64 << 20;
 /** Up to this many rows, matmuls use the matvec kernel (weights read once per row, no idle tile rows). */
@@ -29,18 +32,22 @@ const MATVEC_MAX_ROWS = 1;
 
 interface LayerWeights {
   attnNorm: GPUBuffer; ffnNorm: GPUBuffer;
-  q: GpuWeight; k: GpuWeight; v: GpuWeight; o: GpuWeight;
-  bq?: GPUBuffer; bk?: GPUBuffer; bv?: GPUBuffer;
-  gate: GpuWeight; up: GpuWeight; down: GpuWeight;
+  /** [q; k; v] stacked by rows, and their biases likewise (Qwen2). */
+  qkv: GpuWeight; qkvBias?: GPUBuffer;
+  o: GpuWeight;
+  /** [gate; up] stacked by rows. */
+  gateUp: GpuWeight;
+  down: GpuWeight;
   kCache: GPUBuffer; vCache: GPUBuffer;
 }
 
-type MatmulKernel = (typeof MATMUL)[keyof typeof MATMUL]['batch'];
+type MatmulKernel = MatmulKernels['batch'];
 
-/** A matmul dispatch plus the kernels for its weight format. */
+/** A matmul dispatch plus the kernels for its weight format (batch, and single-row for this device). */
 interface MatmulStep {
   dispatch: Dispatch<MatmulKernel>;
-  kernels: (typeof MATMUL)[keyof typeof MATMUL];
+  batch: MatmulKernel;
+  single: MatmulKernel;
   inDim: number;
   outDim: number;
   flags: number;
@@ -48,13 +55,12 @@ interface MatmulStep {
 
 interface LayerSteps {
   attnNorm: Dispatch<typeof rmsNorm>;
-  q: MatmulStep; k: MatmulStep; v: MatmulStep;
-  ropeQ: Dispatch<typeof rope>; ropeK: Dispatch<typeof rope>;
-  kvWrite: Dispatch<typeof kvWrite>;
+  qkv: MatmulStep;
+  ropeKv: Dispatch<typeof ropeKv>;
   attention: Dispatch<typeof attention>;
   o: MatmulStep;
   ffnNorm: Dispatch<typeof rmsNorm>;
-  gate: MatmulStep; up: MatmulStep;
+  gateUp: MatmulStep;
   swiglu: Dispatch<typeof swiglu>;
   down: MatmulStep;
 }
@@ -84,10 +90,23 @@ interface Head {
   lmHead: MatmulStep;
 }
 
+export interface WebGpuRuntimeOptions {
+  /** KV cache length (default and maximum: config.maxPositions). */
+  maxPositions?: number;
+  /** Rows per submission (default 512): longer prompts are processed in chunks of this many tokens. */
+  maxBatchRows?: number;
+  /** Kernel family; default from the adapter (see adapterClass). Tests force 'gpu' on SwiftShader. */
+  kernels?: AdapterClass;
+}
+
 export class WebGpuRuntime implements Runtime {
   readonly kind = 'webgpu' as const;
   readonly config: ModelConfig;
   readonly maxPositions: number;
+  /** Rows per submission; bounds activation memory (and the GPU time of one submit). */
+  readonly maxBatchRows: number;
+  /** Which kernel family runs: 'gpu' (tiled, cooperative) or 'cpu' (barrier-free, for software adapters). */
+  readonly kernels: AdapterClass;
   private readonly ctx: GpuContext;
   private readonly arena: UniformArena;
   private readonly owned: GPUBuffer[] = [];
@@ -102,7 +121,7 @@ export class WebGpuRuntime implements Runtime {
   private queue: Promise<unknown> = Promise.resolve();
   private disposed = false;
 
-  static async create(device: GPUDevice, model: Model, opts: { maxPositions?: number } = {}): Promise<WebGpuRuntime> {
+  static async create(device: GPUDevice, model: Model, opts: WebGpuRuntimeOptions = {}): Promise<WebGpuRuntime> {
     const ctx = GpuContext.for(device);
     await ctx.compile(...ALL_KERNELS);
     const rt = new WebGpuRuntime(ctx, model, opts);
@@ -110,12 +129,15 @@ export class WebGpuRuntime implements Runtime {
     return rt;
   }
 
-  private constructor(ctx: GpuContext, model: Model, opts: { maxPositions?: number }) {
+  private constructor(ctx: GpuContext, model: Model, opts: WebGpuRuntimeOptions) {
     const c = (this.config = model.config);
     if (c.headDim > ATTENTION_MAX_HEAD_DIM) throw new Error(`webgpu: head_dim ${c.headDim} exceeds ${ATTENTION_MAX_HEAD_DIM}`);
     this.ctx = ctx;
     this.arena = new UniformArena(ctx.device);
     this.maxPositions = Math.min(opts.maxPositions ?? c.maxPositions, c.maxPositions);
+    // rows become workgroup counts along one grid dimension (65535 at most)
+    this.maxBatchRows = Math.min(MAX_GROUPS_PER_DIM, Math.max(1, Math.floor(opts.maxBatchRows ?? MAX_BATCH_ROWS)));
+    this.kernels = opts.kernels ?? ctx.adapterClass;
     const device = ctx.device;
     const own = <T extends GPUBuffer | GpuWeight>(b: T): T => (this.owned.push('buffer' in b ? b.buffer : b), b);
     const tensor = (name: string): Tensor => {
@@ -123,25 +145,29 @@ export class WebGpuRuntime implements Runtime {
       if (!t) throw new Error(`model has no tensor ${name}`);
       return t;
     };
-    const vector = (name: string) => own(uploadVector(device, tensor(name)));
-    const optVector = (name: string) => (model.tensors.has(name) ? vector(name) : undefined);
-    const matrix = (name: string) => own(uploadMatrix(device, tensor(name)));
+    const vector = (name: string) => own(uploadVector(device, name, [tensor(name)]));
+    const matrix = (label: string, ...names: string[]) => own(uploadMatrix(device, label, names.map(tensor)));
 
     this.embedTable = vector(EMBED);
     this.finalNormWeight = vector(FINAL_NORM);
     this.lmHeadWeight = c.tieWordEmbeddings
       ? { format: 'f32', buffer: this.embedTable, shape: [c.vocabSize, c.hiddenSize] }
-      : matrix(LM_HEAD);
-    const kvBytes = this.maxPositions * c.numKvHeads * c.headDim * 4;
+      : matrix(LM_HEAD, LM_HEAD);
+    const qDim = c.numHeads * c.headDim, kvDim = c.numKvHeads * c.headDim;
+    const kvBytes = this.maxPositions * kvDim * 4;
     this.layerWeights = Array.from({ length: c.numLayers }, (_, l) => {
       const L = (t: LayerTensor) => layerName(l, t);
+      const biases = (['self_attn.q_proj.bias', 'self_attn.k_proj.bias', 'self_attn.v_proj.bias'] as const).map(L);
+      const hasBias = biases.some((b) => model.tensors.has(b));
       return {
         attnNorm: vector(L('input_layernorm.weight')), ffnNorm: vector(L('post_attention_layernorm.weight')),
-        q: matrix(L('self_attn.q_proj.weight')), k: matrix(L('self_attn.k_proj.weight')),
-        v: matrix(L('self_attn.v_proj.weight')), o: matrix(L('self_attn.o_proj.weight')),
-        bq: optVector(L('self_attn.q_proj.bias')), bk: optVector(L('self_attn.k_proj.bias')),
-        bv: optVector(L('self_attn.v_proj.bias')),
-        gate: matrix(L('mlp.gate_proj.weight')), up: matrix(L('mlp.up_proj.weight')), down: matrix(L('mlp.down_proj.weight')),
+        qkv: matrix(`model.layers.${l}.self_attn.qkv`, L('self_attn.q_proj.weight'), L('self_attn.k_proj.weight'), L('self_attn.v_proj.weight')),
+        qkvBias: hasBias
+          ? own(uploadVector(device, `model.layers.${l}.self_attn.qkv_bias`, biases.map((b, i) => model.tensors.get(b) ?? (i === 0 ? qDim : kvDim))))
+          : undefined,
+        o: matrix(L('self_attn.o_proj.weight'), L('self_attn.o_proj.weight')),
+        gateUp: matrix(`model.layers.${l}.mlp.gate_up`, L('mlp.gate_proj.weight'), L('mlp.up_proj.weight')),
+        down: matrix(L('mlp.down_proj.weight'), L('mlp.down_proj.weight')),
         kCache: own(storageBuffer(device, `k_cache.${l}`, kvBytes)),
         vCache: own(storageBuffer(device, `v_cache.${l}`, kvBytes)),
       };
@@ -154,8 +180,20 @@ export class WebGpuRuntime implements Runtime {
     return this.pos;
   }
 
+  /** Weights, KV cache and tables on the GPU (activations, a few MB at most, are not counted). */
+  get memoryBytes() {
+    return this.owned.reduce((s, b) => s + b.size, 0);
+  }
+
   reset() {
     this.pos = 0; // stale cache rows past the position are never read (attention is causal)
+  }
+
+  rewind(position: number) {
+    if (!(Number.isInteger(position) && position >= 0 && position <= this.pos)) {
+      throw new RangeError(`cannot rewind to ${position}: ${this.pos} positions are cached`);
+    }
+    this.pos = position;
   }
 
   dispose() {
@@ -185,7 +223,7 @@ export class WebGpuRuntime implements Runtime {
       if (!Number.isInteger(t) || t < 0 || t >= c.vocabSize) throw new RangeError(`token id ${t} outside vocabulary [0, ${c.vocabSize})`);
     }
     const V = c.vocabSize;
-    const plan = this.planFor(Math.min(n, MAX_CHUNK));
+    const plan = this.planFor(Math.min(n, this.maxBatchRows));
     const chunk = lastOnly ? plan.capacity : Math.min(plan.capacity, Math.max(1, Math.floor(LOGITS_BUDGET_BYTES / (V * 4))));
     const head = this.headFor(plan, lastOnly ? 1 : Math.min(n, chunk));
     const out = new Float32Array(lastOnly ? V : n * V);
@@ -219,25 +257,18 @@ export class WebGpuRuntime implements Runtime {
   private recordLayers(pass: GPUComputePassEncoder, plan: Plan, rows: number, startPos: number) {
     const c = this.config;
     const H = c.hiddenSize, eps = c.rmsNormEps;
-    const kvDim = c.numKvHeads * c.headDim;
-    const ropeStyle = c.ropeStyle === 'interleaved' ? 0 : 1;
+    const heads = { numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim };
+    const style = c.ropeStyle === 'interleaved' ? 0 : 1;
     plan.embed.record(pass, { rows, dim: H });
     for (const s of plan.layers) {
       s.attnNorm.record(pass, { rows, dim: H, srcRow: 0, eps });
-      recordMatmul(pass, s.q, rows);
-      recordMatmul(pass, s.k, rows);
-      recordMatmul(pass, s.v, rows);
-      s.ropeQ.record(pass, { rows, numHeads: c.numHeads, headDim: c.headDim, startPos, style: ropeStyle });
-      s.ropeK.record(pass, { rows, numHeads: c.numKvHeads, headDim: c.headDim, startPos, style: ropeStyle });
-      s.kvWrite.record(pass, { rows, kvDim, startPos });
-      s.attention.record(pass, {
-        rows, startPos, numHeads: c.numHeads, numKvHeads: c.numKvHeads, headDim: c.headDim, scale: 1 / Math.sqrt(c.headDim),
-      });
+      recordMatmul(pass, s.qkv, rows);
+      s.ropeKv.record(pass, { rows, ...heads, startPos, style });
+      s.attention.record(pass, { rows, startPos, ...heads, scale: 1 / Math.sqrt(c.headDim) });
       recordMatmul(pass, s.o, rows); // x += attn W_o^T
       s.ffnNorm.record(pass, { rows, dim: H, srcRow: 0, eps });
-      recordMatmul(pass, s.gate, rows);
-      recordMatmul(pass, s.up, rows);
-      s.swiglu.record(pass, { n: rows * c.intermediateSize });
+      recordMatmul(pass, s.gateUp, rows);
+      s.swiglu.record(pass, { rows, dim: c.intermediateSize });
       recordMatmul(pass, s.down, rows); // x += act W_down^T
     }
   }
@@ -245,7 +276,7 @@ export class WebGpuRuntime implements Runtime {
   /** The plan for at least `rows` rows, rebuilt (capacity doubled) only when a batch outgrows it. */
   private planFor(rows: number): Plan {
     if (this.plan && this.plan.capacity >= rows) return this.plan;
-    const capacity = Math.min(MAX_CHUNK, Math.max(rows, 2 * (this.plan?.capacity ?? 8)));
+    const capacity = Math.min(this.maxBatchRows, Math.max(rows, 2 * (this.plan?.capacity ?? 8)));
     this.destroyPlan();
     return (this.plan = this.buildPlan(capacity));
   }
@@ -259,7 +290,9 @@ export class WebGpuRuntime implements Runtime {
     return (plan.head = {
       rows, logits,
       staging: stagingBuffer(device, 'logits_staging', bytes),
-      finalNorm: new Dispatch(this.ctx, this.arena, rmsNorm, { x: plan.x, weight: this.finalNormWeight, out: plan.xNorm }),
+      finalNorm: new Dispatch(this.ctx, this.arena, KERNELS_BY_CLASS[this.kernels].rmsNorm, {
+        x: plan.x, weight: this.finalNormWeight, out: plan.xNorm,
+      }),
       lmHead: this.matmulStep(plan.xNorm, this.lmHeadWeight, logits, undefined, false),
     });
   }
@@ -269,7 +302,7 @@ export class WebGpuRuntime implements Runtime {
     for (const b of this.plan.buffers) b.destroy();
     if (this.plan.head) destroyHead(this.plan.head);
     this.plan = undefined;
-    // The plan's params slots stay allocated in the arena; capacity grows at most log2(MAX_CHUNK) times.
+    // The plan's params slots stay allocated in the arena; capacity only doubles, so that is a few times at most.
   }
 
   private buildPlan(capacity: number): Plan {
@@ -283,37 +316,35 @@ export class WebGpuRuntime implements Runtime {
       buffers.push(b);
       return b;
     };
-    const x = act('x', H), xn = act('x_norm', H), q = act('q', qDim), k = act('k', kvDim), v = act('v', kvDim);
-    const attn = act('attn', qDim), gate = act('gate', F), up = act('up', F);
+    const x = act('x', H), xn = act('x_norm', H), qkv = act('qkv', qDim + 2 * kvDim), q = act('q', qDim);
+    const attn = act('attn', qDim), gateUp = act('gate_up', 2 * F), mlp = act('mlp', F);
     const tokens = act('tokens', 1);
 
     const d = <K extends Kernel>(kernel: K, b: KernelBuffers<K>) => new Dispatch(this.ctx, this.arena, kernel, b);
     const mm = this.matmulStep.bind(this);
+    const byClass = KERNELS_BY_CLASS[this.kernels];
     const layers = this.layerWeights.map((w): LayerSteps => ({
-      attnNorm: d(rmsNorm, { x, weight: w.attnNorm, out: xn }),
-      q: mm(xn, w.q, q, w.bq, false),
-      k: mm(xn, w.k, k, w.bk, false),
-      v: mm(xn, w.v, v, w.bv, false),
-      ropeQ: d(rope, { x: q, table: this.ropeCosSin }),
-      ropeK: d(rope, { x: k, table: this.ropeCosSin }),
-      kvWrite: d(kvWrite, { k, v, kCache: w.kCache, vCache: w.vCache }),
-      attention: d(attention, { q, kCache: w.kCache, vCache: w.vCache, out: attn }),
+      attnNorm: d(byClass.rmsNorm, { x, weight: w.attnNorm, out: xn }),
+      qkv: mm(xn, w.qkv, qkv, w.qkvBias, false),
+      ropeKv: d(ropeKv, { qkv, table: this.ropeCosSin, q, kCache: w.kCache, vCache: w.vCache }),
+      attention: d(byClass.attention, { q, kCache: w.kCache, vCache: w.vCache, out: attn }),
       o: mm(attn, w.o, x, undefined, true),
-      ffnNorm: d(rmsNorm, { x, weight: w.ffnNorm, out: xn }),
-      gate: mm(xn, w.gate, gate, undefined, false),
-      up: mm(xn, w.up, up, undefined, false),
-      swiglu: d(swiglu, { gate, up }),
-      down: mm(gate, w.down, x, undefined, true),
+      ffnNorm: d(byClass.rmsNorm, { x, weight: w.ffnNorm, out: xn }),
+      gateUp: mm(xn, w.gateUp, gateUp, undefined, false),
+      swiglu: d(swiglu, { gateUp, out: mlp }),
+      down: mm(mlp, w.down, x, undefined, true),
     }));
     return { capacity, buffers, tokens, x, xNorm: xn, embed: d(embedding, { tokens, table: this.embedTable, out: x }), layers };
   }
 
   private matmulStep(x: GPUBuffer, w: GpuWeight, out: GPUBuffer, bias: GPUBuffer | undefined, accumulate: boolean): MatmulStep {
-    const kernels = MATMUL[w.format];
+    const kernels = MATMUL[w.format][this.kernels];
+    const [outDim, inDim] = w.shape;
     return {
-      kernels,
+      batch: kernels.batch,
+      single: inDim % 4 === 0 && kernels.singleVec4 ? kernels.singleVec4 : kernels.single,
       dispatch: new Dispatch(this.ctx, this.arena, kernels.batch, { x, w: w.buffer, bias: bias ?? this.dummyBias, out }),
-      outDim: w.shape[0], inDim: w.shape[1],
+      outDim, inDim,
       flags: (bias ? MATMUL_BIAS : 0) | (accumulate ? MATMUL_ACCUMULATE : 0),
     };
   }
@@ -325,6 +356,6 @@ function destroyHead(h: Head) {
 }
 
 function recordMatmul(pass: GPUComputePassEncoder, s: MatmulStep, rows: number) {
-  const kernel = rows <= MATVEC_MAX_ROWS ? s.kernels.single : s.kernels.batch;
+  const kernel = rows <= MATVEC_MAX_ROWS ? s.single : s.batch;
   s.dispatch.record(pass, { rows, inDim: s.inDim, outDim: s.outDim, flags: s.flags }, kernel);
 }

@@ -1,0 +1,78 @@
+// `npm run bench`: forward throughput of every runtime on stories260K (../shared), printed as a table
+// and written to bench/results/forward-<date>.json with the device that produced it.
+//   npm run bench [-- --prompt 128 --decode 64 --repeats 3]
+//   npm run bench -- --shape llama-160m --no-cpu     random weights in a realistic shape (see SHAPES)
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { arch, cpus, platform } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { fileSetFromPath } from '../node/files';
+import { getNodeGpuDevice } from '../node/gpu';
+import { describeAdapter } from '../src/gpu/device';
+import { loadModel } from '../src/io/load';
+import { CpuRuntime } from '../src/runtime/cpu-reference';
+import { WebGpuRuntime } from '../src/runtime/webgpu';
+import {
+  benchForward, benchPrompt, checkAgainst, formatTable, randomModel, SHAPES, type ForwardBenchOptions, type ForwardBenchRow,
+} from './forward';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SHARED = process.env.SHARED_DIR ?? resolve(ROOT, '../shared');
+const MODEL = join(SHARED, 'models/stories260K/stories260K.gguf');
+
+const { values } = parseArgs({
+  options: {
+    prompt: { type: 'string', default: '128' },
+    decode: { type: 'string', default: '64' },
+    repeats: { type: 'string', default: '3' },
+    model: { type: 'string', default: MODEL },
+    shape: { type: 'string' },
+    'no-cpu': { type: 'boolean', default: false },
+  },
+});
+const opts: ForwardBenchOptions = { promptTokens: Number(values.prompt), decodeTokens: Number(values.decode), repeats: Number(values.repeats) };
+
+const shape = values.shape ? SHAPES[values.shape] : undefined;
+if (values.shape && !shape) {
+  console.error(`bench: unknown --shape ${values.shape}; known: ${Object.keys(SHAPES).join(', ')}`);
+  process.exit(1);
+}
+if (!shape && !existsSync(values.model)) {
+  console.error(`bench: model not found at ${values.model} (set SHARED_DIR or --model)`);
+  process.exit(1);
+}
+const model = shape ? randomModel(shape) : await loadModel(fileSetFromPath(values.model));
+const maxPositions = opts.promptTokens + opts.decodeTokens + 1;
+const prompt = benchPrompt(model, opts.promptTokens);
+
+const cpu = new CpuRuntime(model, { maxPositions: Math.max(maxPositions, 64) });
+const device = await getNodeGpuDevice();
+const gpu = await WebGpuRuntime.create(device, model, { maxPositions: Math.max(maxPositions, 64) });
+const adapter = describeAdapter(device);
+// The CPU oracle is slow on large shapes, so those are checked on a shorter prompt.
+const checkTokens = shape ? 8 : 64;
+const maxAbsDiff = await checkAgainst(cpu, gpu, benchPrompt(model, checkTokens), 1e-3);
+console.log(`${model.source.name}: WebGPU vs CPU logits over ${checkTokens} prompt tokens + 4 decode steps, max |diff| = ${maxAbsDiff.toExponential(2)} (ok)`);
+console.log(`WebGPU adapter: ${[adapter.vendor, adapter.architecture, adapter.description].filter(Boolean).join(' / ')}\n`);
+
+const rows: ForwardBenchRow[] = [];
+if (!values['no-cpu']) rows.push(await benchForward('cpu (reference, f32)', cpu, prompt, opts));
+rows.push(await benchForward('webgpu (Dawn, f32)', gpu, prompt, opts));
+gpu.dispose();
+console.log(formatTable(rows, opts));
+
+const date = new Date().toISOString().slice(0, 10);
+// model and adapter in the name, so runs on different machines on the same day do not overwrite each other
+const slug = (t: string) => t.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+const tag = [values.shape ?? 'stories260k', slug(adapter.architecture || adapter.device || adapter.vendor || 'gpu'), date].join('-');
+const out = join(ROOT, 'bench/results', `forward-${tag}.json`);
+mkdirSync(dirname(out), { recursive: true });
+writeFileSync(out, JSON.stringify({
+  bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
+  check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
+  host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+  adapter, results: rows,
+}, null, 2) + '\n');
+console.log(`\nwrote ${out}`);
+process.exit(0); // Dawn keeps the event loop alive otherwise
