@@ -1,5 +1,6 @@
-// `npm run bench`: forward throughput of every runtime on stories260K (../shared), printed as a table
-// and written to bench/results/forward-<date>.json with the device that produced it.
+// `npm run bench`: forward throughput of every runtime on stories260K (../shared), eval throughput per task
+// family, and quantization time per method; printed as tables and written to
+// bench/results/forward-<model>-<adapter>-<date>.json with the device that produced it.
 //   npm run bench [-- --prompt 128 --decode 64 --repeats 3]
 //   npm run bench -- --shape llama-160m --no-cpu     random weights in a realistic shape (see SHAPES)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,9 @@ import { describeAdapter } from '../src/gpu/device';
 import { loadModel } from '../src/io/load';
 import { CpuRuntime } from '../src/runtime/cpu-reference';
 import { WebGpuRuntime } from '../src/runtime/webgpu';
+import type { Runtime } from '../src/runtime/runtime';
+import { benchEval, formatEvalTable, type EvalBenchRow } from './eval';
+import { benchQuant } from './quant';
 import {
   benchForward, benchPrompt, checkAgainst, formatTable, randomModel, SHAPES, type ForwardBenchOptions, type ForwardBenchRow,
 } from './forward';
@@ -29,6 +33,7 @@ const { values } = parseArgs({
     model: { type: 'string', default: MODEL },
     shape: { type: 'string' },
     'no-cpu': { type: 'boolean', default: false },
+    'forward-only': { type: 'boolean', default: false },
   },
 });
 const opts: ForwardBenchOptions = { promptTokens: Number(values.prompt), decodeTokens: Number(values.decode), repeats: Number(values.repeats) };
@@ -59,8 +64,25 @@ console.log(`WebGPU adapter: ${[adapter.vendor, adapter.architecture, adapter.de
 const rows: ForwardBenchRow[] = [];
 if (!values['no-cpu']) rows.push(await benchForward('cpu (reference, f32)', cpu, prompt, opts));
 rows.push(await benchForward('webgpu (Dawn, f32)', gpu, prompt, opts));
-gpu.dispose();
 console.log(formatTable(rows, opts));
+
+// Eval throughput (items/s per task family) and quantization time per method need the real fixture.
+const dataDir = join(SHARED, 'data');
+let evalRows: EvalBenchRow[] = [];
+let quant: object | null = null;
+if (!shape && existsSync(dataDir) && !values['forward-only']) {
+  console.log('\neval throughput (items/s), CPU reference vs WebGPU:');
+  const runtimes = [{ label: 'webgpu', rt: gpu as Runtime }];
+  if (!values['no-cpu']) runtimes.unshift({ label: 'cpu', rt: new CpuRuntime(model) });
+  const evalGpu = await WebGpuRuntime.create(device, model);
+  runtimes[runtimes.length - 1].rt = evalGpu;
+  evalRows = await benchEval(model, runtimes, dataDir);
+  console.log(formatEvalTable(evalRows));
+  evalGpu.dispose();
+  console.log('\nquantization passes (CPU) on stories260K:');
+  quant = await benchQuant();
+}
+gpu.dispose();
 
 const date = new Date().toISOString().slice(0, 10);
 // model and adapter in the name, so runs on different machines on the same day do not overwrite each other
@@ -72,7 +94,7 @@ writeFileSync(out, JSON.stringify({
   bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
   check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
   host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  adapter, results: rows,
+  adapter, results: rows, eval: evalRows, quant,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
 process.exit(0); // Dawn keeps the event loop alive otherwise

@@ -62,12 +62,14 @@ describeWithShared(`WebGpuRuntime on stories260K (${kernels ? `forced ${kernels}
     expect(last.indexOf(Math.max(...last))).toBe(c.argmax_at_last_prompt_pos);
   });
 
-  it.skipIf(kernels)('greedy generation reproduces run.c and the CPU runtime for both reference prompts', async () => {
-    for (const prompt of ['Once upon a time', '']) {
+  // the forced kernel family is slow on SwiftShader: there, 12 tokens of the first case stand in for the rest
+  it(`greedy generation reproduces run.c and the CPU runtime${kernels ? ' (first 12 tokens)' : ' for both reference prompts'}`, async () => {
+    for (const prompt of kernels ? ['Once upon a time'] : ['Once upon a time', '']) {
       const c = referenceCase(prompt);
-      const opts = { maxNewTokens: c.steps - c.prompt_tokens.length + 1, stopTokens: [1] };
+      const steps = kernels ? 12 : c.steps - c.prompt_tokens.length + 1;
+      const opts = { maxNewTokens: steps, stopTokens: [1] };
       const g = await generate(gpu, c.prompt_tokens, opts);
-      expect(g.tokens).toEqual(c.generated_tokens);
+      expect(g.tokens).toEqual(c.generated_tokens.slice(0, steps));
       if (prompt) expect((await generate(cpu, c.prompt_tokens, opts)).tokens).toEqual(g.tokens);
     }
   });
