@@ -28,3 +28,12 @@ export function num(value: string | boolean | undefined, name: string, fallback:
 export function report(json: boolean, result: Record<string, unknown>, human: () => string) {
   console.log(json ? JSON.stringify(result) : human());
 }
+
+/** A progress line that rewrites itself on a terminal; silent when stderr is a file or a pipe. */
+export function progressLine(p: { stage?: string; done: number; total: number }) {
+  if (process.stderr.isTTY) process.stderr.write(`\r${p.stage ? `${p.stage} ` : ''}[${p.done}/${p.total}]`.padEnd(72));
+}
+
+export function endProgress() {
+  if (process.stderr.isTTY) process.stderr.write('\n');
+}

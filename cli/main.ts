@@ -2,12 +2,16 @@
 import { inspect } from './commands/inspect';
 import { generateCommand } from './commands/generate';
 import { evalCommand } from './commands/eval';
+import { compressCommand } from './commands/compress';
+import { quantCommand } from './commands/quant';
 import { UsageError, type Command } from './command';
 
 export const COMMANDS: Record<string, Command> = {
   inspect,
   generate: generateCommand,
   eval: evalCommand,
+  quant: quantCommand,
+  compress: compressCommand,
 };
 
 function usage(): string {

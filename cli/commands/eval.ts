@@ -7,7 +7,7 @@ import { loadTaskLibrary, pickTasks } from '../../node/tasks';
 import { evaluate } from '../../src/eval/evaluate';
 import { perplexity } from '../../src/eval/perplexity';
 import { sha256Hex } from '../../src/io/hash';
-import { num, parse, report, UsageError, type Command } from '../command';
+import { endProgress, num, parse, progressLine, report, UsageError, type Command } from '../command';
 import { backendOf, openModel, openRuntime, tokenizerOf } from '../load';
 
 const DEFAULT_DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data');
@@ -23,8 +23,7 @@ export const evalCommand: Command = {
     });
     if (!values.tasks && !values.ppl) throw new UsageError('give --tasks a,b (see static/tasks) or --ppl <textfile>');
     const backend = backendOf(values.backend);
-    const progress = (p: { stage?: string; done: number; total: number }) =>
-      process.stderr.write(`\r${p.stage ? `${p.stage} ` : ''}[${p.done}/${p.total}]   `);
+    const progress = progressLine;
     const model = await openModel(positionals[0], signal);
     const tok = tokenizerOf(model);
 
@@ -38,7 +37,7 @@ export const evalCommand: Command = {
         contextLength: ctx, bosId: model.config.bosTokenId, signal, onProgress: progress,
         maxChunks: values.chunks === undefined ? undefined : num(values.chunks, 'chunks', 0),
       });
-      process.stderr.write('\n');
+      endProgress();
       rt.dispose();
       const seconds = (performance.now() - t0) / 1000;
       const result = { task: 'perplexity', file: values.ppl, backend, ...r, tokensPerSecond: (r.chunks * ctx) / seconds };
@@ -69,7 +68,7 @@ export const evalCommand: Command = {
       peakHostBytes: () => process.resourceUsage().maxRSS * 1024,
       signal, onProgress: progress,
     });
-    process.stderr.write('\n');
+    endProgress();
     rt.dispose();
     baseRt?.dispose();
     report(!!values.json, result, () => [

@@ -4,6 +4,7 @@ import type { Model } from '../model/model';
 import type { TokenizerSpec } from '../model/tokenizer/spec';
 import { FormatError, type LoadOptions } from './errors';
 import { GGUF_MAGIC, readGguf } from './gguf';
+import { readLabArtifact } from './lab-artifact';
 import { readLlama2c } from './llama2c';
 import { parseLlama2cTokenizer } from './llama2c-tokenizer';
 import { readHfCheckpoint } from './safetensors';
@@ -41,6 +42,11 @@ export const FORMATS: readonly ModelFormat[] = [
     id: 'safetensors',
     detect: (files) => (files.has('config.json') ? files.get('config.json') : undefined),
     load: async (_main, files, opts) => readHfCheckpoint(files, await hfTokenizer(files), opts),
+  },
+  {
+    id: 'lab',
+    detect: (files) => (files.has('config.json') ? undefined : [...files.values()].find((f) => f.name.toLowerCase().endsWith('.safetensors'))),
+    load: (main, _files, opts) => readLabArtifact(main, opts),
   },
   {
     id: 'llama2c',

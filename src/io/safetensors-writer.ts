@@ -3,16 +3,23 @@
 import { DTYPES } from '../model/dtype';
 import type { Tensor } from '../model/tensor';
 
+/**
+ * Block-quantized tensors have no safetensors dtype: they are stored as raw U8 bytes, and their real dtype
+ * and shape go into the `lab.tensors` metadata entry, which our reader honours.
+ */
 export function writeSafetensors(tensors: Iterable<Tensor>, metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
   const list = [...tensors];
-  const header: Record<string, unknown> = { __metadata__: metadata };
+  const quantized: Record<string, { dtype: string; shape: readonly number[] }> = {};
+  const header: Record<string, unknown> = {};
   let offset = 0;
   for (const t of list) {
     const dtype = DTYPES[t.dtype].safetensors;
-    if (!dtype) throw new Error(`tensor ${t.name}: ${t.dtype} has no safetensors dtype; dequantize it first`);
-    header[t.name] = { dtype, shape: t.shape, data_offsets: [offset, offset + t.data.byteLength] };
+    const shape = dtype ? t.shape : [t.data.byteLength];
+    if (!dtype) quantized[t.name] = { dtype: t.dtype, shape: t.shape };
+    header[t.name] = { dtype: dtype ?? 'U8', shape, data_offsets: [offset, offset + t.data.byteLength] };
     offset += t.data.byteLength;
   }
+  header.__metadata__ = Object.keys(quantized).length ? { ...metadata, 'lab.tensors': JSON.stringify(quantized) } : metadata;
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
   const head = new TextEncoder().encode(json);

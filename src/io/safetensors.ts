@@ -1,6 +1,6 @@
 // HF checkpoints: config.json + model.safetensors, or shards listed in model.safetensors.index.json.
 // Each tensor is read on its own from its shard, so no file is ever held whole.
-import { dtypeFromSafetensors, byteSize } from '../model/dtype';
+import { DTYPES, byteSize, dtypeFromSafetensors, isDType } from '../model/dtype';
 import { checkComplete, type Model } from '../model/model';
 import { makeTensor, numel, type Tensor } from '../model/tensor';
 import type { TokenizerSpec } from '../model/tokenizer/spec';
@@ -12,7 +12,7 @@ const MAX_HEADER = 100 * 1024 * 1024; // the format's own limit
 
 interface Entry { dtype: string; shape: number[]; data_offsets: [number, number] }
 
-export async function readSafetensorsHeader(src: ByteSource): Promise<{ entries: Map<string, Entry>; dataStart: number }> {
+export async function readSafetensorsHeader(src: ByteSource): Promise<{ entries: Map<string, Entry>; dataStart: number; metadata: Record<string, string> }> {
   if (src.size < 8) throw new FormatError('safetensors', src.name, 'shorter than the 8-byte header length');
   const len = Number(new DataView((await src.read(0, 8)).slice().buffer).getBigUint64(0, true));
   if (len > MAX_HEADER || 8 + len > src.size) {
@@ -26,6 +26,7 @@ export async function readSafetensorsHeader(src: ByteSource): Promise<{ entries:
   }
   const dataStart = 8 + len;
   const entries = new Map<string, Entry>();
+  const metadata = (json.__metadata__ ?? {}) as Record<string, string>;
   for (const [name, v] of Object.entries(json)) {
     if (name === '__metadata__') continue;
     const e = v as Entry;
@@ -38,20 +39,33 @@ export async function readSafetensorsHeader(src: ByteSource): Promise<{ entries:
     }
     entries.set(name, e);
   }
-  return { entries, dataStart };
+  return { entries, dataStart, metadata };
 }
 
-async function readShard(src: ByteSource, into: Map<string, Tensor>, opts: LoadOptions, progress: { done: number; total: number }) {
-  const { entries, dataStart } = await readSafetensorsHeader(src);
+/** Our block-quantized tensors travel as U8 with their real dtype and shape in `lab.tensors` (see the writer). */
+function labDtypes(src: ByteSource, metadata: Record<string, string>): Record<string, { dtype: string; shape: number[] }> {
+  if (!metadata['lab.tensors']) return {};
+  try {
+    return JSON.parse(metadata['lab.tensors']);
+  } catch {
+    throw new FormatError('safetensors', src.name, 'metadata lab.tensors is not JSON');
+  }
+}
+
+export async function readShard(src: ByteSource, into: Map<string, Tensor>, opts: LoadOptions, progress: { done: number; total: number }) {
+  const { entries, dataStart, metadata } = await readSafetensorsHeader(src);
+  const quantized = labDtypes(src, metadata);
   for (const [name, e] of entries) {
     throwIfAborted(opts.signal);
-    const dtype = dtypeFromSafetensors(e.dtype);
-    if (!dtype) throw new FormatError('safetensors', src.name, `tensor ${name} has dtype ${e.dtype}, which this lab does not read`);
+    const q = quantized[name];
+    const dtype = q ? (isDType(q.dtype) ? DTYPES[q.dtype] : undefined) : dtypeFromSafetensors(e.dtype);
+    if (!dtype) throw new FormatError('safetensors', src.name, `tensor ${name} has dtype ${q?.dtype ?? e.dtype}, which this lab does not read`);
+    const shape = q ? q.shape : e.shape;
     const [a, b] = e.data_offsets;
-    if (b - a !== byteSize(dtype.id, numel(e.shape))) {
-      throw new FormatError('safetensors', src.name, `tensor ${name}: ${b - a} bytes for ${e.dtype}[${e.shape}]`);
+    if (b - a !== byteSize(dtype.id, numel(shape))) {
+      throw new FormatError('safetensors', src.name, `tensor ${name}: ${b - a} bytes for ${dtype.id}[${shape}]`);
     }
-    into.set(name, makeTensor(name, e.shape, dtype.id, await src.read(dataStart + a, b - a)));
+    into.set(name, makeTensor(name, shape, dtype.id, await src.read(dataStart + a, b - a)));
     opts.onProgress?.({ done: ++progress.done, total: progress.total, stage: `tensors (${src.name})` });
   }
 }

@@ -61,3 +61,27 @@ describeWithShared('lab CLI', [STORIES.gguf, STORIES.bin, STORIES.tok, STORIES.r
     expect(flag.stderr).toMatch(/--temperature must be a number/);
   });
 });
+
+describeWithShared('lab quant and lab compress', [STORIES.gguf, STORIES.tinystories], () => {
+  it('quant --budget fits the budget; compress --recipe q8_0 writes a GGUF that loads; int4 refuses .gguf clearly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-'));
+    const q = await lab('quant', sharedPath(STORIES.gguf), '--method', 'rtn', '--budget', '300KB', '--json', '--data', sharedPath('data'));
+    expect(q.code, q.stderr).toBe(0);
+    const out = JSON.parse(q.stdout);
+    expect(out.bytes).toBeLessThanOrEqual(300_000);
+    expect(out.recipeHash).toMatch(/^[0-9a-f]{64}$/);
+
+    const gguf = join(dir, 'q8.gguf');
+    const c = await lab('compress', sharedPath(STORIES.gguf), '--recipe', 'q8_0', '--out', gguf, '--json', '--data', sharedPath('data'));
+    expect(c.code, c.stderr).toBe(0);
+    const info = JSON.parse((await lab('inspect', gguf, '--json')).stdout);
+    expect(info.dtypes.q8_0).toBeGreaterThan(0);
+
+    const bad = await lab('quant', sharedPath(STORIES.gguf), '--method', 'rtn', '--bits', '4', '--out', join(dir, 'x.gguf'), '--data', sharedPath('data'));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/int4_g32.* no GGUF type; write a \.safetensors/);
+    const size = await lab('quant', sharedPath(STORIES.gguf), '--budget', 'lots');
+    expect(size.code).toBe(2);
+    expect(size.stderr).toMatch(/"lots" is not a byte size/);
+  });
+});
