@@ -1,10 +1,9 @@
 // What `lab compress` and `lab quant` share: calibration text, running the recipe with progress, writing the
 // artifact in the format its extension names, and the summary they print.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dirSource } from '../node/data-source';
 import { modelFileSet } from '../node/files';
+import { DEFAULT_DATA_DIR } from '../node/paths';
 import { loadTaskLibrary } from '../node/tasks';
 import { loadDocs } from '../src/eval/data-formats';
 import { exportGguf } from '../src/io/gguf-export';
@@ -19,8 +18,6 @@ import { recipeHash } from '../src/recipe/hash';
 import { runRecipe } from '../src/recipe/runner';
 import type { NormalizedRecipe } from '../src/recipe/schema';
 import { endProgress, progressLine, UsageError } from './command';
-
-const DEFAULT_DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/data');
 
 async function calibrationText(source: string, dataDir: string): Promise<string> {
   if (existsSync(source)) return readFileSync(source, 'utf8');
@@ -54,7 +51,7 @@ export async function compress(
   const c = recipe.calibration;
   let calibration;
   if (recipe.passes.some((s) => passes[s.pass].needsCalibration)) {
-    const tokens = tok.encode((await calibrationText(opts.calib ?? c.source, opts.dataDir ?? DEFAULT_DATA)).replace(/\r\n/g, '\n'));
+    const tokens = tok.encode((await calibrationText(opts.calib ?? c.source, opts.dataDir ?? DEFAULT_DATA_DIR)).replace(/\r\n/g, '\n'));
     const half = Math.floor(tokens.length / 2);
     const pool = c.half === 'second' ? tokens.slice(half) : c.half === 'first' ? tokens.slice(0, half) : tokens;
     calibration = calibrationFromTokens(pool, c.sequences, c.length, c.seed, tok.bosId, `${opts.calib ?? c.source} (${c.half} half)`);

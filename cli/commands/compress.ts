@@ -1,12 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+import { RECIPES_DIR } from '../../node/paths';
 import { parseRecipe } from '../../src/recipe/schema';
 import { parse, report, UsageError, type Command } from '../command';
 import { compress, summary } from '../compress-run';
 import { openModel, tokenizerOf } from '../load';
-
-const RECIPES = resolve(dirname(fileURLToPath(import.meta.url)), '../../static/recipes');
 
 export const compressCommand: Command = {
   usage: '<model> --recipe <file.json | name in static/recipes> [--calib <file|task>] [--data DIR] [--out x.gguf|x.safetensors] [--json]',
@@ -17,7 +15,7 @@ export const compressCommand: Command = {
     });
     const name = values.recipe as string | undefined;
     if (!name) throw new UsageError('--recipe is required');
-    const path = existsSync(name) ? name : resolve(RECIPES, `${name}.json`);
+    const path = existsSync(name) ? name : resolve(RECIPES_DIR, `${name}.json`);
     if (!existsSync(path)) throw new UsageError(`recipe "${name}" is neither a file nor one of static/recipes`);
     let json: unknown;
     try {

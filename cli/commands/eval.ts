@@ -1,16 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { dirSource } from '../../node/data-source';
 import { modelFileSet } from '../../node/files';
+import { DEFAULT_DATA_DIR } from '../../node/paths';
 import { loadTaskLibrary, pickTasks } from '../../node/tasks';
 import { evaluate } from '../../src/eval/evaluate';
 import { perplexity } from '../../src/eval/perplexity';
 import { sha256Hex } from '../../src/io/hash';
 import { endProgress, num, parse, progressLine, report, UsageError, type Command } from '../command';
 import { backendOf, openModel, openRuntime, tokenizerOf } from '../load';
-
-const DEFAULT_DATA = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/data');
 
 export const evalCommand: Command = {
   usage: '<model> (--tasks a,b [--limit N] [--seed S] [--base <model>] [--data DIR] | --ppl <textfile> [--ctx 512] [--chunks N]) [--backend webgpu|cpu] [--json]',
@@ -45,7 +42,7 @@ export const evalCommand: Command = {
         `perplexity ${r.ppl.toFixed(4)} +/- ${r.stderr.toFixed(5)}  (${r.chunks} chunks of ${ctx}, ${r.tokensScored} tokens scored, ${backend}, ${seconds.toFixed(1)} s)`);
     }
 
-    const dataDir = (values.data as string | undefined) ?? DEFAULT_DATA;
+    const dataDir = (values.data as string | undefined) ?? DEFAULT_DATA_DIR;
     if (!existsSync(dataDir)) throw new UsageError(`data folder ${dataDir} not found; pass --data DIR (the layout of ../shared/data)`);
     const library = loadTaskLibrary();
     const tasks = pickTasks(library, values.tasks as string);
