@@ -16,6 +16,7 @@ import { CpuRuntime } from '../src/runtime/cpu-reference';
 import { WebGpuRuntime } from '../src/runtime/webgpu';
 import type { Runtime } from '../src/runtime/runtime';
 import { benchEval, formatEvalTable, type EvalBenchRow } from './eval';
+import { benchMatmul } from './matmul';
 import { benchQuant } from './quant';
 import {
   benchForward, benchPrompt, checkAgainst, formatTable, randomModel, SHAPES, type ForwardBenchOptions, type ForwardBenchRow,
@@ -82,6 +83,11 @@ if (!shape && existsSync(dataDir) && !values['forward-only']) {
   console.log('\nquantization passes (CPU) on stories260K:');
   quant = await benchQuant();
 }
+let matmul: object | null = null;
+if (!values['forward-only']) {
+  console.log('\nmatmul throughput per weight format on WebGPU (after a check against the CPU oracle):');
+  matmul = await benchMatmul(device);
+}
 gpu.dispose();
 
 const date = new Date().toISOString().slice(0, 10);
@@ -94,7 +100,7 @@ writeFileSync(out, JSON.stringify({
   bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
   check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
   host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  adapter, results: rows, eval: evalRows, quant,
+  adapter, results: rows, eval: evalRows, quant, matmul,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
 process.exit(0); // Dawn keeps the event loop alive otherwise

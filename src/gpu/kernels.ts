@@ -11,6 +11,16 @@ import matvecWgsl from './kernels/matvec.wgsl?raw';
 import rmsnormWgsl from './kernels/rmsnorm.wgsl?raw';
 import ropeKvWgsl from './kernels/rope-kv.wgsl?raw';
 import swigluWgsl from './kernels/swiglu.wgsl?raw';
+import dequantCommonWgsl from './kernels/dequant/common.wgsl?raw';
+import dequantIntnWgsl from './kernels/dequant/intn.wgsl?raw';
+import dequantQ4_0Wgsl from './kernels/dequant/q4_0.wgsl?raw';
+import dequantQ4_1Wgsl from './kernels/dequant/q4_1.wgsl?raw';
+import dequantQ5_0Wgsl from './kernels/dequant/q5_0.wgsl?raw';
+import dequantQ8_0Wgsl from './kernels/dequant/q8_0.wgsl?raw';
+import qmatmulBlockedWgsl from './kernels/qmatmul-blocked.wgsl?raw';
+import qmatmulWgsl from './kernels/qmatmul.wgsl?raw';
+import qmatvecWgsl from './kernels/qmatvec.wgsl?raw';
+import { INT_DTYPES, parseIntId, type IntDTypeId } from '../model/dtypes/intn';
 import type { AdapterClass } from './device';
 import { defineKernel, grid1d, split } from './kernel';
 
@@ -75,6 +85,68 @@ export const matvecF32Vec4 = matvec('matvec_f32_vec4', matvecVec4Wgsl, 64, 4);
  * barrier costs a CPU rasterizer a fiber switch per invocation, which made the cooperative form ~50x slower.
  */
 export const matvecF32Serial = matvec('matvec_f32_serial', matvecWgsl, 1, 64);
+
+/** Block formats that matmuls read raw (dequantized on the fly): llama.cpp's and our int family. */
+export type QuantFormat = 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | IntDTypeId;
+
+/** Each quantized format's decoder (appended to a kernel body) and its pipeline constants. */
+const DEQUANT: Record<QuantFormat, { code: string; constants?: Record<string, number> }> = {
+  q8_0: { code: dequantQ8_0Wgsl },
+  q4_0: { code: dequantQ4_0Wgsl },
+  q4_1: { code: dequantQ4_1Wgsl },
+  q5_0: { code: dequantQ5_0Wgsl },
+  ...(Object.fromEntries(Object.keys(INT_DTYPES).map((id) => {
+    const { bits, group } = parseIntId(id)!;
+    return [id, { code: dequantIntnWgsl, constants: { BITS: bits, GROUP: group } as Record<string, number> }];
+  })) as Record<IntDTypeId, { code: string; constants: Record<string, number> }>),
+};
+
+export interface QuantMatmulKernels {
+  /** Tiled, dequantizing into workgroup memory (GPUs, batches). */
+  readonly matmul: typeof matmulF32;
+  /** 4x4 blocks per invocation, no barriers (CPU adapters, batches). */
+  readonly matmulBlocked: typeof matmulF32;
+  /** 64 invocations per output (GPUs, one row). */
+  readonly matvec: typeof matmulF32;
+  /** One invocation per output (CPU adapters, one row). */
+  readonly matvecSerial: typeof matmulF32;
+}
+
+function quantMatmulKernels(format: QuantFormat): QuantMatmulKernels {
+  const { code, constants = {} } = DEQUANT[format];
+  const src = (body: string) => [body, dequantCommonWgsl, code].join('\n');
+  const grid = (p: { outDim: number; rows: number }) => [...split(Math.ceil(p.outDim / 4)), p.rows] as [number, number, number];
+  return {
+    matmul: defineKernel({
+      label: `qmatmul_${format}`, code: src(qmatmulWgsl), constants,
+      params: matmulParams, buffers: matmulBuffers,
+      grid: (p) => [Math.ceil(p.outDim / TILE), Math.ceil(p.rows / TILE), 1],
+    }),
+    matmulBlocked: defineKernel({
+      label: `qmatmul_${format}_blocked`, code: src(qmatmulBlockedWgsl), constants: { ...constants, WG: 64 },
+      params: matmulParams, buffers: matmulBuffers,
+      grid: (p) => grid1d(Math.ceil(p.outDim / 4) * Math.ceil(p.rows / 4), 64),
+    }),
+    // RPW 4 with TPR 64, as matvecF32; the serial form takes 64 outputs per workgroup like matvecF32Serial
+    matvec: defineKernel({
+      label: `qmatvec_${format}`, code: src(qmatvecWgsl), constants: { ...constants, TPR: 64, RPW: 4 },
+      params: matmulParams, buffers: matmulBuffers, grid,
+    }),
+    matvecSerial: defineKernel({
+      label: `qmatvec_${format}_serial`, code: src(qmatvecWgsl), constants: { ...constants, TPR: 1, RPW: 64 },
+      params: matmulParams, buffers: matmulBuffers,
+      grid: (p) => [...split(Math.ceil(p.outDim / 64)), p.rows],
+    }),
+  };
+}
+
+/**
+ * The dequantizing matmuls of every quantized format, made once (pipelines are cached per Kernel object).
+ * Not in ALL_KERNELS: a runtime compiles only the formats its weights use (weights.ts, MATMUL).
+ */
+export const QUANT_MATMUL = Object.fromEntries(
+  (Object.keys(DEQUANT) as QuantFormat[]).map((f) => [f, quantMatmulKernels(f)]),
+) as Record<QuantFormat, QuantMatmulKernels>;
 
 /** RoPE on the q and k parts of the fused qkv projection; rotated k and plain v are appended to the KV cache. */
 export const ropeKv = defineKernel({

@@ -1,14 +1,16 @@
 // How each stored dtype reaches the GPU, and which matmul kernels read it there: one table entry
-// per dtype. Today every dtype is dequantized to f32 on upload (toFloat32, the CPU oracle of each
-// format); a quantized kernel slots in later as a new GpuWeightFormat, an upload that keeps the
-// raw blocks, and a MATMUL entry, without touching the runtime.
+// per dtype. Block-quantized dtypes (llama.cpp's q8_0/q4_0/q4_1/q5_0 and our int family) keep their
+// raw blocks on the GPU and are dequantized on the fly by their own matmuls (kernels.ts, QUANT_MATMUL);
+// floats (f16, bf16) are widened to f32 on upload, with toFloat32, the CPU oracle of each format.
 import { DTYPES, type DTypeId } from '../model/dtype';
 import { toFloat32, type Tensor } from '../model/tensor';
 import { uploadBuffer } from './buffers';
 import type { AdapterClass } from './device';
-import { matmulF32, matmulF32Blocked, matvecF32, matvecF32Serial, matvecF32Vec4 } from './kernels';
+import {
+  QUANT_MATMUL, matmulF32, matmulF32Blocked, matvecF32, matvecF32Serial, matvecF32Vec4, type QuantFormat,
+} from './kernels';
 
-export type GpuWeightFormat = 'f32';
+export type GpuWeightFormat = 'f32' | QuantFormat;
 
 export interface GpuWeight {
   readonly format: GpuWeightFormat;
@@ -33,7 +35,32 @@ const asF32: Upload = (device, label, parts) => {
   return { format: 'f32', shape, buffer: uploadBuffer(device, label, values) };
 };
 
-const UPLOAD: Record<DTypeId, Upload> = Object.fromEntries(Object.keys(DTYPES).map((id) => [id, asF32])) as Record<DTypeId, Upload>;
+/**
+ * Bytes of the GPU buffer for `bytes` of raw blocks: rounded up to whole words (buffers are), plus one
+ * spare word, because the kernels read a field that may straddle two words as both words.
+ */
+export const rawBufferBytes = (bytes: number) => Math.ceil(bytes / 4) * 4 + 4;
+
+/** The blocks as stored, parts concatenated: each row is whole blocks, so stacking rows is stacking bytes. */
+const asRaw: Upload = (device, label, parts) => {
+  const shape = [parts.reduce((s, t) => s + t.shape[0], 0), parts[0].shape[1]];
+  // A row that ends inside a block (legal in the format table, never written by our passes or llama.cpp)
+  // has no raw kernel; decode it instead.
+  if (shape[1] % DTYPES[parts[0].dtype].blockSize !== 0) return asF32(device, label, parts);
+  const raw = new Uint8Array(rawBufferBytes(parts.reduce((s, t) => s + t.data.byteLength, 0)));
+  let at = 0;
+  for (const t of parts) {
+    raw.set(t.data, at);
+    at += t.data.byteLength;
+  }
+  return { format: parts[0].dtype as QuantFormat, shape, buffer: uploadBuffer(device, label, raw) };
+};
+
+const isQuantFormat = (id: string): id is QuantFormat => id in QUANT_MATMUL;
+
+const UPLOAD = Object.fromEntries(
+  Object.keys(DTYPES).map((id) => [id, isQuantFormat(id) ? asRaw : asF32]),
+) as Record<DTypeId, Upload>;
 
 /**
  * A matrix that a matmul kernel reads, in the GPU format its dtype maps to. Several parts with the
@@ -44,7 +71,8 @@ export function uploadMatrix(device: GPUDevice, label: string, parts: readonly T
   for (const t of parts) {
     if (t.shape.length !== 2 || t.shape[1] !== cols) throw new Error(`${label}: cannot stack ${t.name} [${t.shape}] on width ${cols}`);
   }
-  // Parts stored in different formats meet in f32.
+  // Parts stored in different formats (a mixed-precision q|k|v) meet in f32: one matmul reads one format,
+  // and the CPU oracle decodes to f32 too, so results are unchanged; only that group's memory grows.
   const dtype = parts.every((t) => t.dtype === parts[0].dtype) ? parts[0].dtype : 'f32';
   return UPLOAD[dtype](device, label, parts);
 }
@@ -83,4 +111,17 @@ export const MATMUL: Record<GpuWeightFormat, Record<AdapterClass, MatmulKernels>
     gpu: { batch: matmulF32, single: matvecF32, singleVec4: matvecF32Vec4 },
     cpu: { batch: matmulF32Blocked, single: matvecF32Serial },
   },
+  ...(Object.fromEntries(Object.entries(QUANT_MATMUL).map(([format, k]) => [format, {
+    gpu: { batch: k.matmul, single: k.matvec },
+    cpu: { batch: k.matmulBlocked, single: k.matvecSerial },
+  }])) as Record<QuantFormat, Record<AdapterClass, MatmulKernels>>),
 };
+
+/** Every kernel that reads weights in these formats on this kernel family (what a runtime must compile). */
+export function matmulKernelsFor(formats: Iterable<GpuWeightFormat>, kernels: AdapterClass): MatmulKernels['batch'][] {
+  const all = [...new Set(formats)].flatMap((f) => {
+    const k = MATMUL[f][kernels];
+    return k.singleVec4 ? [k.batch, k.single, k.singleVec4] : [k.batch, k.single];
+  });
+  return [...new Set(all)];
+}

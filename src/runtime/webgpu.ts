@@ -20,7 +20,7 @@ import {
 } from '../gpu/kernels';
 import { ropeTable } from '../gpu/rope-table';
 import { UniformArena } from '../gpu/uniforms';
-import { MATMUL, uploadMatrix, uploadVector, type GpuWeight, type MatmulKernels } from '../gpu/weights';
+import { MATMUL, matmulKernelsFor, uploadMatrix, uploadVector, type GpuWeight, type MatmulKernels } from '../gpu/weights';
 import type { Runtime } from './runtime';
 
 /** Default for maxBatchRows: most rows one submission processes (longer prompts run as several chunks). */
@@ -125,6 +125,12 @@ export class WebGpuRuntime implements Runtime {
     const ctx = GpuContext.for(device);
     await ctx.compile(...ALL_KERNELS);
     const rt = new WebGpuRuntime(ctx, model, opts);
+    // the dequantizing matmuls of the quantized formats this model holds (not in ALL_KERNELS: 80 of them)
+    const weights = [rt.lmHeadWeight, ...rt.layerWeights.flatMap((w) => [w.qkv, w.o, w.gateUp, w.down])];
+    await ctx.compile(...matmulKernelsFor(weights.map((w) => w.format), rt.kernels)).catch((e) => {
+      rt.dispose(); // the weights are already on the GPU
+      throw e;
+    });
     await device.queue.onSubmittedWorkDone(); // uploads finished: creation cost is not billed to the first forward
     return rt;
   }

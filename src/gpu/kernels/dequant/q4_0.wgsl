@@ -1,0 +1,14 @@
+// llama.cpp Q4_0: { f16 d; uint8 qs[16] } (18 bytes); byte j holds weight j (low nibble) and j + 16 (high),
+// x = d * (q - 8). Chunk c is bytes 4c .. 4c + 3: weights 4c .. 4c + 3 and 16 + 4c .. 16 + 4c + 3.
+const QK = 32u;
+const QB = 18u;
+
+fn chunk_pos(c: u32) -> vec2u {
+  return vec2u(4u * c, 16u + 4u * c);
+}
+
+fn chunk_values(o: u32, c: u32) -> Chunk {
+  let d = w_f16(o);
+  let q = w_u32(o + 2u + 4u * c);
+  return Chunk(d * (vec4f(nibbles_lo(q)) - 8.0), d * (vec4f(nibbles_hi(q)) - 8.0));
+}
