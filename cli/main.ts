@@ -4,6 +4,10 @@ import { generateCommand } from './commands/generate';
 import { evalCommand } from './commands/eval';
 import { compressCommand } from './commands/compress';
 import { quantCommand } from './commands/quant';
+import { serveCommand } from './commands/serve';
+import { requestCommand } from './commands/request';
+import { submitCommand } from './commands/submit';
+import { validateCommand } from './commands/validate';
 import { UsageError, type Command } from './command';
 
 export const COMMANDS: Record<string, Command> = {
@@ -12,6 +16,10 @@ export const COMMANDS: Record<string, Command> = {
   eval: evalCommand,
   quant: quantCommand,
   compress: compressCommand,
+  serve: serveCommand,
+  request: requestCommand,
+  submit: submitCommand,
+  validate: validateCommand,
 };
 
 function usage(): string {
