@@ -17,6 +17,8 @@ export default defineConfig({
     // Crawl the worker too, so its dependencies are pre-bundled up front instead of triggering a reload
     // the first time a model is loaded.
     entries: ['index.html', 'workers/*.ts'],
+    // CommonJS, reached only through src/io/onnx (the ONNX exporter); pre-bundled so first use needs no reload.
+    include: ['protobufjs/light.js'],
   },
   build: {
     target: 'es2022',

@@ -17,6 +17,7 @@ import { WebGpuRuntime } from '../src/runtime/webgpu';
 import type { Runtime } from '../src/runtime/runtime';
 import { benchEval, formatEvalTable, type EvalBenchRow } from './eval';
 import { benchMatmul } from './matmul';
+import { benchOnnx, formatOnnxTable } from './onnx';
 import { benchQuant } from './quant';
 import {
   benchForward, benchPrompt, checkAgainst, formatTable, randomModel, SHAPES, type ForwardBenchOptions, type ForwardBenchRow,
@@ -83,6 +84,13 @@ if (!shape && existsSync(dataDir) && !values['forward-only']) {
   console.log('\nquantization passes (CPU) on stories260K:');
   quant = await benchQuant();
 }
+let onnx: object | null = null;
+if (!shape && !values['forward-only'] && existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) {
+  console.log('\ndecode in Chromium: our WebGPU forward vs onnxruntime-web WebGPU on the same exported model:');
+  const r = await benchOnnx({ promptTokens: 32, decodeTokens: 32, repeats: 3 });
+  console.log(formatOnnxTable(r));
+  onnx = r;
+}
 let matmul: object | null = null;
 if (!values['forward-only']) {
   console.log('\nmatmul throughput per weight format on WebGPU (after a check against the CPU oracle):');
@@ -100,7 +108,7 @@ writeFileSync(out, JSON.stringify({
   bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
   check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
   host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  adapter, results: rows, eval: evalRows, quant, matmul,
+  adapter, results: rows, eval: evalRows, quant, matmul, onnx,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
 process.exit(0); // Dawn keeps the event loop alive otherwise

@@ -1,13 +1,14 @@
 // Conversion between the two RoPE pairings (see RopeStyle). Rows of q/k projections are reordered per head
 // exactly as HF's convert_llama_weights_to_hf `permute` does, so an interleaved checkpoint becomes one that
 // rotate_half ('half') computes identically, and back.
+import { byteSize } from './dtype';
 import type { Model } from './model';
 import { layerName, type LayerTensor } from './names';
-import { f32Tensor, toFloat32, type Tensor } from './tensor';
+import { makeTensor, toFloat32, f32Tensor, type Tensor } from './tensor';
 
-/** Row index in the 'half' layout of row (2j + p) of each head in the 'interleaved' layout. */
-function permuteRows(w: Float32Array, heads: number, headDim: number, cols: number, toHalf: boolean): Float32Array {
-  const out = new Float32Array(w.length);
+/** Reorder the rows (each `rowBytes` long) of every head from one pairing to the other. */
+function permuteRows(w: Uint8Array, heads: number, headDim: number, rowBytes: number, toHalf: boolean): Uint8Array {
+  const out = new Uint8Array(w.length);
   const half = headDim / 2;
   for (let h = 0; h < heads; h++) {
     for (let j = 0; j < half; j++) {
@@ -15,14 +16,27 @@ function permuteRows(w: Float32Array, heads: number, headDim: number, cols: numb
         const inter = h * headDim + 2 * j + p;
         const halfRow = h * headDim + p * half + j;
         const [from, to] = toHalf ? [inter, halfRow] : [halfRow, inter];
-        out.set(w.subarray(from * cols, (from + 1) * cols), to * cols);
+        out.set(w.subarray(from * rowBytes, (from + 1) * rowBytes), to * rowBytes);
       }
     }
   }
   return out;
 }
 
-/** The same model with q/k rows permuted to the other RoPE pairing (f32 output for permuted tensors). */
+/** Bytes of one row in the stored format, when every row is whole blocks (else rows cannot move as bytes). */
+function storedRowBytes(t: Tensor): number | undefined {
+  const cols = t.shape.length === 2 ? t.shape[1] : 1;
+  try {
+    return byteSize(t.dtype, cols);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The same model with q/k rows permuted to the other RoPE pairing. Rows move as stored bytes, so quantized
+ * tensors keep their dtype (blocks run along rows); a tensor whose rows are not whole blocks becomes f32.
+ */
 export function convertRopeStyle(model: Model, target: 'half' | 'interleaved'): Model {
   const c = model.config;
   if (c.ropeStyle === target) return model;
@@ -37,8 +51,14 @@ export function convertRopeStyle(model: Model, target: 'half' | 'interleaved'): 
       const name = layerName(l, t);
       const src: Tensor | undefined = tensors.get(name);
       if (!src) continue;
-      const cols = src.shape.length === 2 ? src.shape[1] : 1;
-      tensors.set(name, f32Tensor(name, src.shape, permuteRows(toFloat32(src), heads, c.headDim, cols, toHalf)));
+      const rowBytes = storedRowBytes(src);
+      if (rowBytes !== undefined) {
+        tensors.set(name, makeTensor(name, src.shape, src.dtype, permuteRows(src.data, heads, c.headDim, rowBytes, toHalf)));
+      } else {
+        const f = toFloat32(src);
+        const moved = permuteRows(new Uint8Array(f.buffer), heads, c.headDim, 4 * (src.shape.length === 2 ? src.shape[1] : 1), toHalf);
+        tensors.set(name, f32Tensor(name, src.shape, new Float32Array(moved.buffer)));
+      }
     }
   }
   return { ...model, config: { ...c, ropeStyle: target }, tensors };

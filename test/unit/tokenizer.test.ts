@@ -1,5 +1,6 @@
 import { gguf } from '@huggingface/gguf';
 import { describe, expect, it } from 'vitest';
+import { llamaTokenizerJson } from '../../src/io/hf-export';
 import { parseLlama2cTokenizer } from '../../src/io/llama2c-tokenizer';
 import { spmSpecFromGgufMetadata } from '../../src/model/tokenizer/gguf-vocab';
 import { createTokenizer, textStream, type StreamableTokenizer } from '../../src/model/tokenizer/index';
@@ -67,71 +68,6 @@ async function ggufMetadata(bytes: Uint8Array) {
     }) as typeof fetch,
   });
   return { typedMetadata, metadata };
-}
-
-/** A Llama-style tokenizer.json as HF's LlamaConverter writes it for a SentencePiece BPE vocab. */
-function llamaTokenizerJson(spec: SpmSpec) {
-  const sp = (p: string) => p.replaceAll(' ', '\u2581');
-  const types = spec.types!;
-  const vocab: Record<string, number> = {};
-  spec.pieces.forEach((p, i) => (vocab[sp(p)] = i));
-  const normal = (p: string) => vocab[p] !== undefined && types[vocab[p]] === 1;
-  // Every split of a piece into two normal pieces is a merge, ranked by the merged piece's score.
-  const merges: { l: string; r: string; score: number }[] = [];
-  spec.pieces.forEach((raw, i) => {
-    if (types[i] !== 1) return;
-    const p = sp(raw);
-    const chars = Array.from(p);
-    const local: { l: string; r: string; score: number }[] = [];
-    for (let k = 1; k < chars.length; k++) {
-      const l = chars.slice(0, k).join('');
-      const r = chars.slice(k).join('');
-      if (normal(l) && normal(r)) local.push({ l, r, score: spec.scores[i] });
-    }
-    local.sort((a, b) => vocab[a.l] - vocab[b.l] || vocab[a.r] - vocab[b.r]);
-    merges.push(...local);
-  });
-  merges.sort((a, b) => b.score - a.score); // stable, as Python's sorted
-  const special = (id: number) => ({ id, content: spec.pieces[id], single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
-  return {
-    version: '1.0',
-    added_tokens: [special(0), special(1), special(2)],
-    normalizer: {
-      type: 'Sequence',
-      normalizers: [
-        { type: 'Prepend', prepend: '\u2581' },
-        { type: 'Replace', pattern: { String: ' ' }, content: '\u2581' },
-      ],
-    },
-    pre_tokenizer: null,
-    post_processor: {
-      type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
-      pair: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { Sequence: { id: 'B', type_id: 1 } }],
-      special_tokens: { '<s>': { id: '<s>', ids: [1], tokens: ['<s>'] } },
-    },
-    decoder: {
-      type: 'Sequence',
-      decoders: [
-        { type: 'Replace', pattern: { String: '\u2581' }, content: ' ' },
-        { type: 'ByteFallback' },
-        { type: 'Fuse' },
-        { type: 'Strip', content: ' ', start: 1, stop: 0 },
-      ],
-    },
-    model: {
-      type: 'BPE',
-      dropout: null,
-      unk_token: '<unk>',
-      continuing_subword_prefix: null,
-      end_of_word_suffix: null,
-      fuse_unk: true,
-      byte_fallback: true,
-      ignore_merges: false,
-      vocab,
-      merges: merges.map((m) => [m.l, m.r]),
-    },
-  };
 }
 
 describeWithShared('llama2.c tok512 (spm)', [STORIES.tok, STORIES.reference, STORIES.tinystories], () => {

@@ -1,0 +1,114 @@
+// Decode throughput of our WebGPU forward vs onnxruntime-web's WebGPU provider on the same model, in one
+// Chromium page: stories260K (or any model file the dev server serves) exported by our ONNX exporter (fp32,
+// and q4 via MatMulNBits against our identically quantized model). Each runtime is timed only after its
+// prompt logits agree with the other's. ORT keeps its KV cache on the GPU between steps, as transformers.js does.
+//   node --import ./node/register.mjs bench/onnx.ts [--prompt 32] [--decode 64] [--repeats 3]
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { startLab } from '../test/e2e/harness';
+
+export interface OnnxBenchOptions {
+  promptTokens: number;
+  decodeTokens: number;
+  /** Timed repeats after one warm-up; the median is reported. */
+  repeats: number;
+  /** Served path of the model (default: the bundled stories260K). */
+  modelUrl?: string;
+  variants?: readonly ('fp32' | 'q4')[];
+}
+
+export interface OnnxBenchRow {
+  variant: string;
+  runtime: string;
+  prefillTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}
+
+export interface OnnxBenchResult {
+  model: string;
+  adapter: string;
+  options: OnnxBenchOptions;
+  rows: OnnxBenchRow[];
+  /** ours / ORT decode tokens/s, per variant. */
+  ratio: Record<string, number>;
+  /** max |ours - ORT| over the prompt's logits, per variant (checked before timing). */
+  check: Record<string, number>;
+}
+
+export async function benchOnnx(opts: OnnxBenchOptions): Promise<OnnxBenchResult> {
+  const lab = await startLab();
+  try {
+    // tsx (esbuild keepNames) wraps named functions in __name(...), which the page does not define
+    await lab.page.evaluate('globalThis.__name = (f) => f');
+    const args = { ...opts, modelUrl: opts.modelUrl ?? '/models/stories260K.gguf', variants: [...(opts.variants ?? ['fp32', 'q4'])] };
+    const out = await lab.page.evaluate(async (o) => {
+      const imp = new Function('p', 'return import(p)') as (p: string) => Promise<any>;
+      const [ort, { loadModel }, { blobSource }, { WebGpuRuntime }, { requestGpuDevice, describeAdapter }, { convertRopeStyle },
+        { exportOnnxVariant, defaultQ4 }, { OrtDecoder }, { generate }] = await Promise.all([
+        imp('/node_modules/onnxruntime-web/dist/ort.webgpu.bundle.min.mjs'),
+        imp('/src/io/load.ts'), imp('/src/io/source.ts'), imp('/src/runtime/webgpu.ts'), imp('/src/gpu/device.ts'),
+        imp('/src/model/rope-permute.ts'), imp('/src/io/onnx/export.ts'), imp('/src/io/onnx/ort-decoder.ts'), imp('/src/runtime/generate.ts'),
+      ]);
+      ort.env.wasm.numThreads = 1;
+      ort.env.wasm.wasmPaths = '/node_modules/onnxruntime-web/dist/';
+      ort.env.logLevel = 'error';
+      const name = o.modelUrl.split('/').pop()!;
+      const blob = await (await fetch(o.modelUrl)).blob();
+      const half = convertRopeStyle(await loadModel(new Map([[name, blobSource(blob, name)]])), 'half');
+      const device = await requestGpuDevice();
+      const V = half.config.vocabSize;
+      const prompt = Array.from({ length: o.promptTokens }, (_, i) => (i === 0 ? (half.config.bosTokenId ?? 1) : (i * 37 + 11) % V));
+      const maxPositions = o.promptTokens + o.decodeTokens + 1;
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      const time = async (rt: unknown) => {
+        const runs = [];
+        for (let r = 0; r <= o.repeats; r++) runs.push(await generate(rt, prompt, { maxNewTokens: o.decodeTokens }));
+        runs.shift(); // warm-up
+        return { prefill: median(runs.map((x: any) => x.prefillTokensPerSecond)), decode: median(runs.map((x: any) => x.decodeTokensPerSecond)) };
+      };
+      const rows = [], ratio: Record<string, number> = {}, check: Record<string, number> = {};
+      for (const variant of o.variants) {
+        const model = variant === 'q4' ? await defaultQ4(half) : half;
+        const onnx = exportOnnxVariant(model, variant).files[0].parts[0];
+        const ours = await WebGpuRuntime.create(device, model, { maxPositions });
+        const theirs = await OrtDecoder.create(ort, onnx, model.config, { executionProvider: 'webgpu', kvOnGpu: true, maxPositions });
+        const a: Float32Array = await ours.forward(prompt), b: Float32Array = await theirs.forward(prompt);
+        let d = 0;
+        for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+        if (!(d <= 1e-3)) throw new Error(`${variant}: ORT and our logits differ by ${d}: not timing a wrong result`);
+        check[variant] = d;
+        const t1 = await time(ours), t2 = await time(theirs);
+        rows.push({ variant, runtime: 'ours (WebGPU)', prefillTokensPerSecond: t1.prefill, decodeTokensPerSecond: t1.decode });
+        rows.push({ variant, runtime: 'onnxruntime-web (webgpu EP)', prefillTokensPerSecond: t2.prefill, decodeTokensPerSecond: t2.decode });
+        ratio[variant] = t1.decode / t2.decode;
+        ours.dispose();
+        theirs.dispose();
+      }
+      const ad = describeAdapter(device);
+      return { model: name, adapter: [ad.vendor, ad.architecture, ad.description].filter(Boolean).join(' / '), rows, ratio, check };
+    }, args);
+    return { ...out, options: opts };
+  } finally {
+    await lab.close();
+  }
+}
+
+export function formatOnnxTable(r: OnnxBenchResult): string {
+  const lines = [
+    `${r.model} in Chromium (${r.adapter}), prompt ${r.options.promptTokens}, decode ${r.options.decodeTokens}, median of ${r.options.repeats}`,
+    'variant | runtime                      | prefill tok/s | decode tok/s',
+    '--------|------------------------------|---------------|-------------',
+    ...r.rows.map((x) => `${x.variant.padEnd(7)} | ${x.runtime.padEnd(28)} | ${x.prefillTokensPerSecond.toFixed(1).padStart(13)} | ${x.decodeTokensPerSecond.toFixed(1).padStart(12)}`),
+    ...Object.entries(r.ratio).map(([v, x]) => `${v}: ours / onnxruntime-web decode = ${x.toFixed(2)}x (logits checked, max |diff| ${r.check[v].toExponential(2)})`),
+  ];
+  return lines.join('\n');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const { values } = parseArgs({
+    options: { prompt: { type: 'string', default: '32' }, decode: { type: 'string', default: '64' }, repeats: { type: 'string', default: '3' } },
+  });
+  const result = await benchOnnx({ promptTokens: Number(values.prompt), decodeTokens: Number(values.decode), repeats: Number(values.repeats) });
+  console.log(formatOnnxTable(result));
+  process.exit(0);
+}
