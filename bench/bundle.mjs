@@ -23,8 +23,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['webgpu'],
-  plugins: [rawText],
+  external: ['webgpu', 'vite', 'playwright-core'],
+  plugins: [rawText, { name: 'onnx-external', setup(b) { b.onResolve({ filter: /^\.\/onnx$/ }, (a) => ({ path: a.path, external: true })); } }],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: 'warning',
 });

@@ -17,7 +17,6 @@ import { WebGpuRuntime } from '../src/runtime/webgpu';
 import type { Runtime } from '../src/runtime/runtime';
 import { benchEval, formatEvalTable, type EvalBenchRow } from './eval';
 import { benchMatmul } from './matmul';
-import { benchOnnx, formatOnnxTable } from './onnx';
 import { benchQuant } from './quant';
 import {
   benchForward, benchPrompt, checkAgainst, formatTable, randomModel, SHAPES, type ForwardBenchOptions, type ForwardBenchRow,
@@ -87,6 +86,8 @@ if (!shape && existsSync(dataDir) && !values['forward-only']) {
 let onnx: object | null = null;
 if (!shape && !values['forward-only'] && existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) {
   console.log('\ndecode in Chromium: our WebGPU forward vs onnxruntime-web WebGPU on the same exported model:');
+  // loaded only here: it brings Vite and Playwright, which a bundled bench on a GPU box leaves out
+  const { benchOnnx, formatOnnxTable } = await import('./onnx');
   const r = await benchOnnx({ promptTokens: 32, decodeTokens: 32, repeats: 3 });
   console.log(formatOnnxTable(r));
   onnx = r;
