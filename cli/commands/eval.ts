@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirSource } from '../../node/data-source';
 import { modelFileSet } from '../../node/files';
 import { DEFAULT_DATA_DIR } from '../../node/paths';
+import { PythonSandbox } from '../../node/python-sandbox';
 import { loadTaskLibrary, pickTasks } from '../../node/tasks';
 import { evaluate } from '../../src/eval/evaluate';
 import { perplexity } from '../../src/eval/perplexity';
@@ -51,7 +52,10 @@ export const evalCommand: Command = {
     const [main] = [...files.values()].sort((a, b) => b.size - a.size);
     const base = values.base ? await openModel(values.base as string, signal) : undefined;
     const baseRt = base ? await openRuntime(base, backend) : undefined;
+    const needsCode = tasks.some((t) => t.output_type === 'generate_until' && t.metrics.includes('pass@1'));
+    const codeRunner = needsCode ? new PythonSandbox() : undefined;
     const result = await evaluate({
+      codeRunner,
       model, runtime: rt, tokenizer: tok, tasks, data: dirSource(dataDir),
       limit: values.limit === undefined ? undefined : num(values.limit, 'limit', 0),
       seed: (values.seed as string | undefined) ?? '0',
@@ -68,6 +72,7 @@ export const evalCommand: Command = {
     endProgress();
     rt.dispose();
     baseRt?.dispose();
+    codeRunner?.close();
     report(!!values.json, result, () => [
       ...result.tasks.map((t) => `${t.task.padEnd(14)} n=${String(t.n).padEnd(5)} ` +
         Object.entries(t.metrics).map(([k, v]) => `${k} ${v.value.toFixed(4)} ± ${v.stderr.toFixed(4)}`).join('  ') +

@@ -1,6 +1,7 @@
 // One evaluation of one model, start to finish, as a Result: the tasks, optionally KLD/top-1 against a
 // base model, and the cost figures. Hosts (CLI, worker, validator) supply runtimes and data.
 import type { Model } from '../model/model';
+import type { CodeRunner } from './code/runner';
 import { modelBytes, modelParams } from '../model/model';
 import type { Tokenizer } from '../model/tokenizer/spec';
 import type { Runtime } from '../runtime/runtime';
@@ -30,6 +31,8 @@ export interface EvaluateOptions {
   host: 'node' | 'browser';
   adapter?: string | null;
   peakHostBytes?: () => number | null;
+  /** Sandbox for tasks that execute generated code (pass@1); the host provides it. */
+  codeRunner?: CodeRunner;
   signal?: AbortSignal;
   onProgress?: (p: { stage: string; done: number; total: number }) => void;
 }
@@ -40,7 +43,7 @@ export async function evaluate(o: EvaluateOptions): Promise<Result> {
   const tasks = [];
   for (const task of o.tasks) {
     tasks.push(await runTask(o.runtime, o.tokenizer, task, {
-      data: o.data, limit: o.limit, seed: o.seed, signal: o.signal,
+      data: o.data, limit: o.limit, seed: o.seed, signal: o.signal, codeRunner: o.codeRunner,
       onProgress: (p) => o.onProgress?.({ stage: p.task, done: p.done, total: p.total }),
     }));
   }

@@ -3,6 +3,7 @@
 import { sha256OfBytes } from '../io/hash';
 import type { Tokenizer } from '../model/tokenizer/spec';
 import type { Runtime } from '../runtime/runtime';
+import type { CodeRunner } from './code/runner';
 import { loadDocs } from './data-formats';
 import type { DataSource } from './data-source';
 import { sampleItems } from './item-sampling';
@@ -15,6 +16,8 @@ export interface EvalOptions {
   limit?: number;
   seed?: string;
   signal?: AbortSignal;
+  /** Needed by tasks that execute generated code (pass@1); see TaskContext. */
+  codeRunner?: CodeRunner;
   onProgress?: (p: { task: string; done: number; total: number }) => void;
 }
 
@@ -30,7 +33,7 @@ export async function runTask(rt: Runtime, tok: Tokenizer, task: TaskDefinition,
   const items = await selectItems(task, docs.length, opts.limit, seed);
   const t0 = performance.now();
   const outcome = await runnerFor(task).run(task, docs, items, {
-    runtime: rt, tokenizer: tok, data: opts.data, limit: opts.limit, seed, signal: opts.signal,
+    runtime: rt, tokenizer: tok, data: opts.data, limit: opts.limit, seed, signal: opts.signal, codeRunner: opts.codeRunner,
     onProgress: (p) => opts.onProgress?.({ task: task.id, ...p }),
   });
   const seconds = (performance.now() - t0) / 1000;

@@ -57,10 +57,26 @@ export const GenerateUntilTask = z.object({
   ...Common,
   output_type: z.literal('generate_until'),
   doc_to_text: Template,
-  doc_to_target: Template,
+  /** The answer exact_match compares with. */
+  doc_to_target: Template.optional(),
+  /**
+   * pass@1: the Python program that tests one generation, from the document's fields plus {{completion}}
+   * (the generated text, cut at the stop strings). It passes when it runs to the end without raising.
+   * HumanEval: "{{prompt}}{{completion}}\n{{test}}\ncheck({{entry_point}})".
+   */
+  doc_to_program: Template.optional(),
+  /** pass@1: the time limit of one program, counted from its start. */
+  timeout_ms: z.number().int().positive().default(10_000),
   until: z.array(z.string()).default(['\n\n']),
+  /** Drop the generation's leading whitespace before the stop strings apply; off for code, where it is indentation. */
+  trim_start: z.boolean().default(true),
   max_gen_toks: z.number().int().positive().default(64),
-  metrics: z.array(z.enum(['exact_match'])).default(['exact_match']),
+  metrics: z.array(z.enum(['exact_match', 'pass@1'])).default(['exact_match']),
+}).superRefine((t, ctx) => {
+  const needs = { exact_match: 'doc_to_target', 'pass@1': 'doc_to_program' } as const;
+  for (const m of t.metrics) {
+    if (t[needs[m]] === undefined) ctx.addIssue({ code: 'custom', path: [needs[m]], message: `metric ${m} needs ${needs[m]}` });
+  }
 });
 
 export const TaskDefinition = z.discriminatedUnion('output_type', [PerplexityTask, MultipleChoiceTask, LoglikelihoodTask, GenerateUntilTask]);

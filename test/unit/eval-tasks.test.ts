@@ -40,7 +40,7 @@ async function handLoglik(model: Awaited<ReturnType<typeof loadStoriesGguf>>, to
 describe('task library', () => {
   it('every static/tasks/*.json validates and names a known output type', () => {
     expect([...library.keys()].sort()).toEqual(
-      ['arc_challenge', 'arc_easy', 'boolq', 'hellaswag', 'humaneval_ll', 'lambada', 'lambada_gen', 'mmlu', 'piqa', 'tinystories', 'wikitext2'],
+      ['arc_challenge', 'arc_easy', 'boolq', 'hellaswag', 'humaneval', 'humaneval_ll', 'lambada', 'lambada_gen', 'mmlu', 'piqa', 'tinystories', 'wikitext2'],
     );
   });
 });

@@ -1,4 +1,5 @@
 import type { Tokenizer } from '../../model/tokenizer/spec';
+import type { CodeRunner } from '../code/runner';
 import type { Runtime } from '../../runtime/runtime';
 import type { DataSource } from '../data-source';
 import type { Doc } from '../data-formats';
@@ -12,6 +13,8 @@ export interface TaskContext {
   /** Seed string for item and few-shot selection (a validator uses the epoch's seed). */
   seed: string;
   signal?: AbortSignal;
+  /** Runs generated programs (pass@1) in a sandbox the host provides: node/python-sandbox.ts, src/eval/code/browser-runner.ts. */
+  codeRunner?: CodeRunner;
   onProgress?: (p: { done: number; total: number }) => void;
 }
 
