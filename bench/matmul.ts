@@ -9,9 +9,10 @@
 // CPU work up front, longer submissions and the differential timing below. Software adapters' numbers
 // mean little (they share the CPU cores with everything else).
 //   node --import ./node/register.mjs bench/matmul.ts [--dim 4096] [--rows 128]
+import { isMain } from './is-main';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { getNodeGpuDevice } from '../node/gpu';
 import { readFloats, storageBuffer, uploadBuffer } from '../src/gpu/buffers';
@@ -215,7 +216,7 @@ export function formatMatmulTable(rows: MatmulBenchRow[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({ options: { dim: { type: 'string' }, rows: { type: 'string' } } });
   const result = await benchMatmul(await getNodeGpuDevice(), {
     dim: values.dim ? Number(values.dim) : undefined, prefillRows: values.rows ? Number(values.rows) : undefined,

@@ -3,8 +3,8 @@
 // and q4 via MatMulNBits against our identically quantized model). Each runtime is timed only after its
 // prompt logits agree with the other's. ORT keeps its KV cache on the GPU between steps, as transformers.js does.
 //   node --import ./node/register.mjs bench/onnx.ts [--prompt 32] [--decode 64] [--repeats 3]
+import { isMain } from './is-main';
 import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
 import { startLab } from '../test/e2e/harness';
 
 export interface OnnxBenchOptions {
@@ -104,7 +104,7 @@ export function formatOnnxTable(r: OnnxBenchResult): string {
   return lines.join('\n');
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (isMain(import.meta.url)) {
   const { values } = parseArgs({
     options: { prompt: { type: 'string', default: '32' }, decode: { type: 'string', default: '64' }, repeats: { type: 'string', default: '3' } },
   });

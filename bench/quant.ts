@@ -2,9 +2,10 @@
 // with its statistics cached (what a second method on the same model and calibration costs), with the
 // bytes it produces and a short perplexity check. Prints a table and writes bench/results/quant-<date>.json.
 //   npx tsx bench/quant.ts
+import { isMain } from './is-main';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { fileSetFromPath } from '../node/files';
 import { perplexity } from '../src/eval/perplexity';
 import { loadModel } from '../src/io/load';
@@ -60,4 +61,4 @@ export async function benchQuant(): Promise<object> {
   return result;
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await benchQuant();
+if (isMain(import.meta.url)) await benchQuant();
