@@ -7,7 +7,7 @@ import { scoreRequests } from '../loglikelihood';
 import { mean, stderrOfMean } from '../stats';
 import type { MultipleChoiceTask } from '../task-schema';
 import { lookup, render } from '../template';
-import type { TaskContext, TaskRunner } from './context';
+import type { TaskRunner } from './context';
 
 export function choicesOf(task: MultipleChoiceTask, doc: Doc): string[] {
   if (Array.isArray(task.doc_to_choice)) return task.doc_to_choice.map((t) => render(t, doc));

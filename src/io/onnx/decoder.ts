@@ -56,7 +56,7 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
   // HF and ONNX models rotate halves (rotate_half); rows move as stored bytes, so 4-bit q/k stay 4-bit.
   const model = convertRopeStyle(input, 'half');
   const c = model.config;
-  const { numHeads: H, numKvHeads: KV, headDim: hd, hiddenSize: D } = c;
+  const { numHeads: H, numKvHeads: KV, headDim: hd } = c;
   const G = H / KV;
   const useNBits = opts.matmulNBits ?? true;
   const accuracyLevel = opts.accuracyLevel ?? 1;

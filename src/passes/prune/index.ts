@@ -1,0 +1,3 @@
+export { magnitude } from './magnitude';
+export { wanda } from './wanda';
+export { sparsegpt } from './sparsegpt';
