@@ -4,6 +4,7 @@
 // inputs), and writing the result. Pruned weights are zeros in an f32 tensor; a packed sparse format is a
 // later step. Every method removes exactly the same number of weights per tensor, so their rows compare at
 // equal sparsity: round(sparsity * inputs) per output row (N:M: M - N of every M consecutive inputs).
+import { inverseCholeskyUpper } from '../linalg';
 import { z } from 'zod';
 import { throwIfAborted } from '../../io/errors';
 import type { Model } from '../../model/model';
@@ -24,6 +25,14 @@ export const PruneParams = z.object({
   /** Also prune the token embedding / the output projection (with tied embeddings the one matrix is both). */
   embedding: z.boolean().default(false),
   lmHead: z.boolean().default(false),
+  /**
+   * How `sparsity` is spread over the layers: the same everywhere, or OWL (Yin et al., 2024): layers with more
+   * outlier weights (score |w| x ||x|| above `owlM` times their tensor's mean) keep more, within +/- `owlLambda`
+   * of the target, the mean over layers staying at the target. `layers` and `overrides` still win.
+   */
+  allocation: z.enum(['uniform', 'owl']).default('uniform'),
+  owlM: z.number().positive().default(5),
+  owlLambda: z.number().min(0).max(0.5).default(0.08),
 });
 export type PruneParams = z.output<typeof PruneParams>;
 
@@ -40,7 +49,7 @@ export const parsePattern = (p: PruneParams['pattern']) => {
  * Tensor name -> its target, for every tensor the params select. Under N:M a tensor whose row is not whole
  * groups of M is left out (reported by the pass), as quantizers fall back when blocks do not fit.
  */
-export function prunePlan(model: Model, p: PruneParams): { plan: Map<string, PruneTarget>; skipped: string[] } {
+export function prunePlan(model: Model, p: PruneParams, layerSparsity?: ReadonlyMap<number, number>): { plan: Map<string, PruneTarget>; skipped: string[] } {
   const plan = new Map<string, PruneTarget>(), skipped: string[] = [];
   const nm = parsePattern(p.pattern);
   for (const name of Object.keys(p.overrides)) {
@@ -51,13 +60,50 @@ export function prunePlan(model: Model, p: PruneParams): { plan: Map<string, Pru
     const selected = isLinearWeight(name) || (name === EMBED && p.embedding) || (name === LM_HEAD && p.lmHead) || name in p.overrides;
     if (!selected) continue;
     const layer = /^model\.layers\.(\d+)\./.exec(name)?.[1];
-    const sparsity = name in p.overrides ? p.overrides[name] : layer !== undefined && layer in p.layers ? p.layers[layer] : p.sparsity;
+    const sparsity = name in p.overrides ? p.overrides[name]
+      : layer !== undefined && layer in p.layers ? p.layers[layer]
+      : layer !== undefined && layerSparsity?.has(Number(layer)) ? layerSparsity.get(Number(layer))! : p.sparsity;
     if (nm) {
       if (t.shape[1] % nm.m) skipped.push(name);
       else plan.set(name, { sparsity: 1 - nm.n / nm.m, nm });
     } else if (sparsity > 0) plan.set(name, { sparsity });
   }
   return { plan, skipped };
+}
+
+/**
+ * OWL's allocation: layer outlier ratios D_l mapped linearly onto keep ratios in [0, 2 lambda], shifted so
+ * their mean is 1 - sparsity; a layer's sparsity is 1 minus its keep ratio (clamped to [0, 1]). Equal ratios
+ * give the uniform allocation.
+ */
+export function owlAllocation(ratios: readonly number[], sparsity: number, lambda: number): number[] {
+  const min = Math.min(...ratios), max = Math.max(...ratios);
+  if (!(max > min)) return ratios.map(() => sparsity);
+  const keep = ratios.map((d) => ((d - min) / (max - min)) * 2 * lambda);
+  const mean = keep.reduce((a, b) => a + b, 0) / keep.length;
+  return keep.map((k) => Math.min(1, Math.max(0, 1 - (k - mean + 1 - sparsity))));
+}
+
+/**
+ * Each block's outlier ratio (OWL's D_l): the fraction of its linear weights whose score |w| x ||x_j|| (|w|
+ * without calibration statistics) exceeds `m` times the mean score of their tensor.
+ */
+export function outlierRatios(model: Model, m: number, sqSumOf: (name: string) => ArrayLike<number> | undefined): Map<number, number> {
+  const count = new Map<number, [number, number]>();
+  for (const [name, t] of model.tensors) {
+    const layer = /^model\.layers\.(\d+)\./.exec(name)?.[1];
+    if (layer === undefined || !isLinearWeight(name)) continue;
+    const [rows, cols] = t.shape, W = toFloat32(t), sq = sqSumOf(name);
+    const score = new Float64Array(rows * cols);
+    let mean = 0;
+    for (let i = 0; i < score.length; i++) mean += score[i] = Math.abs(W[i]) * (sq ? Math.sqrt(sq[i % cols]) : 1);
+    mean /= score.length;
+    let over = 0;
+    for (let i = 0; i < score.length; i++) if (score[i] > m * mean) over++;
+    const c = count.get(Number(layer)) ?? [0, 0];
+    count.set(Number(layer), [c[0] + over, c[1] + score.length]);
+  }
+  return new Map([...count].map(([l, [o, n]]) => [l, o / n]));
 }
 
 /** Weights removed from a row of `cols` inputs at `sparsity`. */
@@ -102,8 +148,16 @@ export function sparsityOf(values: ArrayLike<number>): number {
 export async function pruneTensors(
   model: Model, p: PruneParams, ctx: PassContext, stage: string,
   prune: (t: Tensor, W: Float32Array, target: PruneTarget) => Float32Array | Promise<Float32Array>,
+  sqSumOf: (name: string) => ArrayLike<number> | undefined = () => undefined,
 ): Promise<Model> {
-  const { plan, skipped } = prunePlan(model, p);
+  let layerSparsity: Map<number, number> | undefined;
+  if (p.allocation === 'owl' && p.pattern === 'unstructured') {
+    const ratios = outlierRatios(model, p.owlM, sqSumOf);
+    const layers = [...ratios.keys()], alloc = owlAllocation([...ratios.values()], p.sparsity, p.owlLambda);
+    layerSparsity = new Map(layers.map((l, i) => [l, alloc[i]]));
+    ctx.report?.({ pass: stage, allocation: 'owl', layers: layers.map((l, i) => ({ layer: l, outlierRatio: ratios.get(l), sparsity: alloc[i] })) });
+  }
+  const { plan, skipped } = prunePlan(model, p, layerSparsity);
   for (const name of skipped) ctx.report?.({ pass: stage, tensor: name, skipped: `inputs (${model.tensors.get(name)!.shape[1]}) are not whole ${p.pattern} groups; left dense` });
   const tensors = new Map(model.tensors);
   let done = 0;
@@ -123,52 +177,6 @@ export function applyMask(W: Float32Array, mask: Uint8Array): Float32Array {
   const out = Float32Array.from(W);
   for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = 0;
   return out;
-}
-
-// ---- the inverse Hessian's Cholesky factor (as GPTQ uses it) ------------------------------------------
-
-/** In-place lower Cholesky factor of a symmetric [n, n] matrix; false when it is not positive definite. */
-function cholesky(A: Float64Array, n: number): boolean {
-  for (let j = 0; j < n; j++) {
-    let d = A[j * n + j];
-    for (let k = 0; k < j; k++) d -= A[j * n + k] ** 2;
-    if (!(d > 0)) return false;
-    const ljj = Math.sqrt(d);
-    A[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= A[i * n + k] * A[j * n + k];
-      A[i * n + j] = s / ljj;
-    }
-    for (let k = j + 1; k < n; k++) A[j * n + k] = 0;
-  }
-  return true;
-}
-
-/** U upper triangular with H^-1 = U^T U, or undefined when H is not positive definite. */
-function inverseCholeskyUpper(H: Float64Array, n: number): Float64Array | undefined {
-  const L = Float64Array.from(H);
-  if (!cholesky(L, n)) return undefined;
-  const M = new Float64Array(n * n); // L^-1
-  for (let c = 0; c < n; c++) {
-    for (let i = c; i < n; i++) {
-      let s = i === c ? 1 : 0;
-      for (let k = c; k < i; k++) s -= L[i * n + k] * M[k * n + c];
-      M[i * n + c] = s / L[i * n + i];
-    }
-  }
-  const Hinv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = i; k < n; k++) s += M[k * n + i] * M[k * n + j];
-      Hinv[i * n + j] = Hinv[j * n + i] = s;
-    }
-  }
-  if (!cholesky(Hinv, n)) return undefined;
-  const U = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) U[i * n + j] = Hinv[j * n + i];
-  return U;
 }
 
 /**

@@ -80,6 +80,6 @@ export const sparsegpt = definePass({
     return pruneTensors(model, params, ctx, 'sparsegpt', (t, W, target) => {
       const H = stats.get(t.name)?.hessian;
       return H ? sparseGptPrune(W, t.shape[0], t.shape[1], H, target, params) : magnitudePrune(W, t.shape[0], t.shape[1], target);
-    });
+    }, (name) => stats.get(name)?.sqSum);
   },
 });

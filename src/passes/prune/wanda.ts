@@ -29,6 +29,6 @@ export const wanda = definePass({
       const s = stats.get(t.name);
       // the embedding is a lookup with no calibration inputs: magnitude within the tensor
       return s ? wandaPrune(W, t.shape[0], t.shape[1], s.sqSum, target) : magnitudePrune(W, t.shape[0], t.shape[1], target);
-    });
+    }, (name) => stats.get(name)?.sqSum);
   },
 });

@@ -7,6 +7,7 @@
 // default with a clipping search weighted by the block's Hessian, see clippedGrid). Any affine block format
 // works: our int family, and GGUF q4_0/q8_0/q4_1/q5_0, whose scale follows the format's own rule applied to
 // those weights.
+import { inverseCholeskyUpper } from '../linalg';
 import { z } from 'zod';
 import type { DTypeId } from '../../model/dtype';
 import { makeTensor, numel, toFloat32, type Tensor } from '../../model/tensor';
@@ -32,52 +33,6 @@ export const GptqParams = TargetParams.extend({
 });
 export type GptqOptions = Pick<z.output<typeof GptqParams>, 'damp' | 'blockSize' | 'actOrder' | 'clip'>;
 export const GPTQ_DEFAULTS: GptqOptions = { damp: 0.01, blockSize: 128, actOrder: true, clip: true };
-
-/** In-place lower Cholesky factor of a symmetric [n, n] matrix; false when it is not positive definite. */
-function cholesky(A: Float64Array, n: number): boolean {
-  for (let j = 0; j < n; j++) {
-    let d = A[j * n + j];
-    for (let k = 0; k < j; k++) d -= A[j * n + k] ** 2;
-    if (!(d > 0)) return false;
-    const ljj = Math.sqrt(d);
-    A[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= A[i * n + k] * A[j * n + k];
-      A[i * n + j] = s / ljj;
-    }
-    for (let k = j + 1; k < n; k++) A[j * n + k] = 0;
-  }
-  return true;
-}
-
-/** U upper triangular with H^-1 = U^T U (row i of U feeds column i's error forward), or undefined. */
-function inverseCholeskyUpper(H: Float64Array, n: number): Float64Array | undefined {
-  const L = Float64Array.from(H);
-  if (!cholesky(L, n)) return undefined;
-  // M = L^-1 by forward substitution, then H^-1 = M^T M
-  const M = new Float64Array(n * n);
-  for (let c = 0; c < n; c++) {
-    for (let i = c; i < n; i++) {
-      let s = i === c ? 1 : 0;
-      for (let k = c; k < i; k++) s -= L[i * n + k] * M[k * n + c];
-      M[i * n + c] = s / L[i * n + i];
-    }
-  }
-  const Hinv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = i; k < n; k++) s += M[k * n + i] * M[k * n + j];
-      Hinv[i * n + j] = Hinv[j * n + i] = s;
-    }
-  }
-  if (!cholesky(Hinv, n)) return undefined;
-  // the transpose of the lower factor is the upper one
-  const U = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) U[i * n + j] = Hinv[j * n + i];
-  return U;
-}
 
 /** GPTQ one weight matrix W [rows, cols] against H [cols, cols]; returns the packed bytes of `dtype`. */
 export function gptqQuantize(W: Float32Array, rows: number, cols: number, H: Float64Array, dtype: DTypeId, o: GptqOptions = GPTQ_DEFAULTS): Uint8Array {
