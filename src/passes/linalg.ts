@@ -46,3 +46,20 @@ export function inverseCholeskyUpper(H: Float64Array, n: number): Float64Array |
   for (let i = 0; i < n; i++) for (let j = i; j < n; j++) U[i * n + j] = Hinv[j * n + i];
   return U;
 }
+
+/**
+ * The lazy batch update of GPTQ/SparseGPT: after columns [i1, i2) were fixed with errors `err` ([rows, i2 - i1],
+ * already divided by U's diagonal), push their effect onto every later column in one pass.
+ */
+export function propagateBlockError(
+  W: Float32Array | Float64Array, rows: number, cols: number, err: Float64Array | Float32Array, i1: number, i2: number, U: Float64Array,
+): void {
+  const count = i2 - i1;
+  for (let r = 0; r < rows; r++) {
+    for (let j = i2; j < cols; j++) {
+      let s = 0;
+      for (let k = 0; k < count; k++) s += err[r * count + k] * U[(i1 + k) * cols + j];
+      W[r * cols + j] -= s;
+    }
+  }
+}

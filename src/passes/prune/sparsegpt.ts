@@ -4,6 +4,7 @@
 // upper Cholesky factor of H^-1, lazy batch updates over blocks of columns, and adaptive mask selection per
 // block: when a block of 128 columns comes up, each row removes its quota in that block by the OBS error
 // w^2 / [H^-1]_cc^2 of the weights as updated so far (under N:M, each group of M when its first column comes up).
+import { propagateBlockError } from '../linalg';
 import { z } from 'zod';
 import { definePass } from '../pass';
 import { linearStats } from '../quant/common';
@@ -54,13 +55,7 @@ export function sparseGptPrune(W: Float32Array, rows: number, cols: number, H: F
         for (let j = i + 1; j < i2; j++) Wp[r * cols + j] -= e * U[i * cols + j];
       }
     }
-    for (let r = 0; r < rows; r++) {
-      for (let j = i2; j < cols; j++) {
-        let s = 0;
-        for (let k = 0; k < count; k++) s += err[r * count + k] * U[(i1 + k) * cols + j];
-        Wp[r * cols + j] -= s;
-      }
-    }
+    propagateBlockError(Wp, rows, cols, err, i1, i2, U);
   }
   const out = Float32Array.from(Wp);
   for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = 0; // exact zeros, whatever the updates left

@@ -7,7 +7,7 @@
 // default with a clipping search weighted by the block's Hessian, see clippedGrid). Any affine block format
 // works: our int family, and GGUF q4_0/q8_0/q4_1/q5_0, whose scale follows the format's own rule applied to
 // those weights.
-import { inverseCholeskyUpper } from '../linalg';
+import { inverseCholeskyUpper, propagateBlockError } from '../linalg';
 import { z } from 'zod';
 import type { DTypeId } from '../../model/dtype';
 import { makeTensor, numel, toFloat32, type Tensor } from '../../model/tensor';
@@ -95,13 +95,7 @@ export function gptqQuantize(W: Float32Array, rows: number, cols: number, H: Flo
         for (let j = i + 1; j < i2; j++) Wp[r * cols + j] -= e * U[i * cols + j];
       }
     }
-    for (let r = 0; r < rows; r++) {
-      for (let j = i2; j < cols; j++) {
-        let s = 0;
-        for (let k = 0; k < count; k++) s += err[r * count + k] * U[(i1 + k) * cols + j];
-        Wp[r * cols + j] -= s;
-      }
-    }
+    propagateBlockError(Wp, rows, cols, err, i1, i2, U);
   }
   return packGrid(f, levels, grids);
 }
