@@ -1,10 +1,10 @@
 // The task library on disk (static/tasks/*.json), parsed and validated.
 import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { parseTask, type TaskDefinition } from '../src/eval/task-schema';
+import { STATIC_DIR } from './paths';
 
-export const TASKS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../static/tasks');
+export const TASKS_DIR = resolve(STATIC_DIR, 'tasks');
 
 export function loadTaskLibrary(dir = TASKS_DIR): Map<string, TaskDefinition> {
   const out = new Map<string, TaskDefinition>();

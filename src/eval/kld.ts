@@ -3,6 +3,7 @@
 // The base's log-probabilities are computed once and cached, so every candidate costs one pass.
 import { throwIfAborted } from '../io/errors';
 import type { Runtime } from '../runtime/runtime';
+import { logSoftmaxRow } from './logits';
 import { mean, percentile, stderrOfMean } from './stats';
 
 export interface BaseDistribution {
@@ -32,15 +33,7 @@ export interface KldOptions {
 
 function logSoftmaxRows(logits: Float32Array, firstRow: number, rows: number, vocab: number): Float32Array {
   const out = new Float32Array(rows * vocab);
-  for (let r = 0; r < rows; r++) {
-    const o = (firstRow + r) * vocab;
-    let max = -Infinity;
-    for (let i = 0; i < vocab; i++) max = Math.max(max, logits[o + i]);
-    let sum = 0;
-    for (let i = 0; i < vocab; i++) sum += Math.exp(logits[o + i] - max);
-    const lse = max + Math.log(sum);
-    for (let i = 0; i < vocab; i++) out[r * vocab + i] = logits[o + i] - lse;
-  }
+  for (let r = 0; r < rows; r++) logSoftmaxRow(logits, (firstRow + r) * vocab, vocab, out, r * vocab);
   return out;
 }
 

@@ -6,6 +6,8 @@
 import { throwIfAborted } from '../io/errors';
 import type { Tokenizer } from '../model/tokenizer/spec';
 import type { Runtime } from '../runtime/runtime';
+import { argmax } from '../runtime/sampling';
+import { negLogLikelihood } from './logits';
 
 export interface LoglikelihoodRequest {
   context: string;
@@ -55,15 +57,6 @@ function commonPrefix(seqs: number[][]): number {
   return n;
 }
 
-function logSoftmaxAt(logits: Float32Array, row: number, vocab: number, target: number): { logprob: number; argmax: number } {
-  const o = row * vocab;
-  let max = -Infinity, arg = 0;
-  for (let i = 0; i < vocab; i++) if (logits[o + i] > max) { max = logits[o + i]; arg = i; }
-  let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[o + i] - max);
-  return { logprob: logits[o + target] - max - Math.log(sum), argmax: arg };
-}
-
 /** Score requests that all share one context (one multiple-choice item), reusing the shared prefix. */
 export async function scoreGroup(rt: Runtime, pairs: EncodedPair[]): Promise<Loglikelihood[]> {
   const vocab = rt.config.vocabSize;
@@ -77,9 +70,9 @@ export async function scoreGroup(rt: Runtime, pairs: EncodedPair[]): Promise<Log
     const logits = await rt.forward(p.tokens.slice(shared, -1));
     let logprob = 0, greedy = true;
     for (let i = p.start; i < p.tokens.length; i++) {
-      const r = logSoftmaxAt(logits, i - 1 - shared, vocab, p.tokens[i]);
-      logprob += r.logprob;
-      greedy &&= r.argmax === p.tokens[i];
+      const o = (i - 1 - shared) * vocab;
+      logprob -= negLogLikelihood(logits, o, vocab, p.tokens[i]);
+      greedy &&= argmax(logits.subarray(o, o + vocab)) === p.tokens[i];
     }
     out.push({ logprob, greedy, tokens: p.tokens.length - p.start });
   }

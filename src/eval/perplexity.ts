@@ -3,6 +3,7 @@
 // chunk, so each scored token sees at least n_ctx/2 tokens of context. Numbers compare with llama-perplexity.
 import { throwIfAborted } from '../io/errors';
 import type { Runtime } from '../runtime/runtime';
+import { negLogLikelihood } from './logits';
 
 export interface PerplexityOptions {
   contextLength?: number;
@@ -22,15 +23,6 @@ export interface PerplexityResult {
   tokensScored: number;
   chunks: number;
   contextLength: number;
-}
-
-/** -log p(target) under softmax(logits), in double precision. */
-export function negLogLikelihood(logits: Float32Array, offset: number, vocab: number, target: number): number {
-  let max = -Infinity;
-  for (let i = 0; i < vocab; i++) if (logits[offset + i] > max) max = logits[offset + i];
-  let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
-  return Math.log(sum) + max - logits[offset + target];
 }
 
 export async function perplexity(rt: Runtime, tokens: readonly number[], opts: PerplexityOptions): Promise<PerplexityResult> {

@@ -1,15 +1,18 @@
 // Aggregates as lm-evaluation-harness reports them: the mean and its standard error (sample stdev / sqrt(n)).
 
-export function mean(xs: readonly number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / xs.length;
+export function mean(xs: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < xs.length; i++) s += xs[i];
+  return s / xs.length;
 }
 
-export function stderrOfMean(xs: readonly number[]): number {
+export function stderrOfMean(xs: ArrayLike<number>): number {
   const n = xs.length;
   if (n < 2) return 0;
   const m = mean(xs);
-  const variance = xs.reduce((s, x) => s + (x - m) ** 2, 0) / (n - 1);
-  return Math.sqrt(variance / n);
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (xs[i] - m) ** 2;
+  return Math.sqrt(ss / (n - 1) / n);
 }
 
 export function percentile(sorted: Float64Array | number[], p: number): number {

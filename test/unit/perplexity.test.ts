@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { negLogLikelihood, perplexity } from '../../src/eval/perplexity';
+import { negLogLikelihood } from '../../src/eval/logits';
+import { perplexity } from '../../src/eval/perplexity';
 import { createTokenizer } from '../../src/model/tokenizer/index';
 import { CpuRuntime } from '../../src/runtime/cpu-reference';
 import { describeWithShared, sharedPath, STORIES } from '../fixtures';

@@ -4,7 +4,8 @@
 // independent stderrs; the KL divergence from the dense model is printed beside it.
 import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { negLogLikelihood } from '../../src/eval/perplexity';
+import { mean } from '../../src/eval/stats';
+import { paired, scoreTokens } from '../per-token';
 import type { Model } from '../../src/model/model';
 import { toFloat32 } from '../../src/model/tensor';
 import { createTokenizer } from '../../src/model/tokenizer/index';
@@ -14,7 +15,6 @@ import type { Calibration } from '../../src/passes/pass';
 import { sparsityOf } from '../../src/passes/prune/common';
 import { runRecipe } from '../../src/recipe/runner';
 import { parseRecipe } from '../../src/recipe/schema';
-import { CpuRuntime } from '../../src/runtime/cpu-reference';
 import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
 import { loadStoriesGguf } from '../stories';
 
@@ -24,50 +24,15 @@ const METHODS = ['magnitude', 'wanda', 'sparsegpt'] as const;
 
 interface Row { ppl: number; stderr: number; nll: Float64Array; kld: Float64Array }
 
-const meanOf = (a: Float64Array) => a.reduce((s, x) => s + x, 0) / a.length;
-const seOf = (a: Float64Array) => {
-  const m = meanOf(a);
-  let v = 0;
-  for (let i = 0; i < a.length; i++) v += (a[i] - m) ** 2;
-  return Math.sqrt(v / (a.length - 1) / a.length);
-};
-/** Mean and stderr of the per-token difference b - a (negative: b is better). */
-const paired = (a: Row, b: Row, key: 'nll' | 'kld' = 'nll') => {
-  const d = b[key].map((x, i) => x - a[key][i]);
-  return { mean: meanOf(d), se: seOf(d) };
-};
-
 describeWithShared('pruning stories260K (TinyStories valid_a)', [STORIES.gguf, STORIES.tinystories], () => {
   let base: Model, tokens: number[], calibration: Calibration;
   let baseLogprobs: Float64Array[] | undefined;
 
   /** Per-token NLL (BOS first, second half of each chunk scored, as perplexity()) and KL(dense || model). */
   function evaluate(model: Model): Row {
-    const rt = new CpuRuntime(model, { maxPositions: CTX });
-    const vocab = base.config.vocabSize;
-    const nll: number[] = [], kld: number[] = [], logprobs: Float64Array[] = [];
-    for (let c = 0; c < CHUNKS; c++) {
-      const chunk = tokens.slice(c * CTX, (c + 1) * CTX);
-      chunk[0] = base.config.bosTokenId!;
-      rt.reset();
-      const logits = rt.forwardSync(chunk);
-      for (let j = CTX / 2; j < CTX - 1; j++) {
-        nll.push(negLogLikelihood(logits, j * vocab, vocab, chunk[j + 1]));
-        let max = -Infinity, sum = 0;
-        for (let i = 0; i < vocab; i++) max = Math.max(max, logits[j * vocab + i]);
-        for (let i = 0; i < vocab; i++) sum += Math.exp(logits[j * vocab + i] - max);
-        const q = new Float64Array(vocab), lse = max + Math.log(sum);
-        for (let i = 0; i < vocab; i++) q[i] = logits[j * vocab + i] - lse;
-        const p = baseLogprobs?.[logprobs.length] ?? q;
-        let kl = 0;
-        for (let i = 0; i < vocab; i++) kl += Math.exp(p[i]) * (p[i] - q[i]);
-        kld.push(kl);
-        logprobs.push(q);
-      }
-    }
-    baseLogprobs ??= logprobs;
-    const v = Float64Array.from(nll), ppl = Math.exp(meanOf(v));
-    return { ppl, stderr: ppl * seOf(v), nll: v, kld: Float64Array.from(kld) };
+    const scores = scoreTokens(model, tokens, CTX, CHUNKS, baseLogprobs);
+    baseLogprobs ??= scores.logprobs;
+    return scores;
   }
 
   beforeAll(async () => {
@@ -139,7 +104,7 @@ describeWithShared('pruning stories260K (TinyStories valid_a)', [STORIES.gguf, S
       `stories260K, TinyStories valid_a: ${CHUNKS} chunks x ${CTX} tokens (${dense.nll.length} scored); calibration ${calibration.description}; block linears pruned`,
       `dense: ppl ${cell(dense)}`,
       `${'sparsity'.padEnd(10)}${METHODS.map((m) => m.padEnd(20)).join('')}   KLD vs dense (${METHODS.join(' / ')})`,
-      ...SPARSITIES.map((s) => `${String(s).padEnd(10)}${METHODS.map((m) => cell(table.get(`${m} ${s}`)!)).join('')}   ${METHODS.map((m) => meanOf(table.get(`${m} ${s}`)!.kld).toFixed(4)).join(' / ')}`),
+      ...SPARSITIES.map((s) => `${String(s).padEnd(10)}${METHODS.map((m) => cell(table.get(`${m} ${s}`)!)).join('')}   ${METHODS.map((m) => mean(table.get(`${m} ${s}`)!.kld).toFixed(4)).join(' / ')}`),
     ];
     for (const s of SPARSITIES) {
       for (const m of ['wanda', 'sparsegpt']) {

@@ -5,7 +5,9 @@
 // it does not depend on which token happened to come next.
 import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
-import { negLogLikelihood, perplexity } from '../../src/eval/perplexity';
+import { perplexity } from '../../src/eval/perplexity';
+import { mean, stderrOfMean } from '../../src/eval/stats';
+import { paired, scoreTokens } from '../per-token';
 import { modelBytes, type Model } from '../../src/model/model';
 import { createTokenizer } from '../../src/model/tokenizer/index';
 import { calibrationFromTokens } from '../../src/passes/calibration';
@@ -24,29 +26,7 @@ const LLAMA_Q4_0_FILE_BYTES = 276_992; // llama.cpp's Q4_0 file of stories260K, 
 
 interface Row { label: string; tensors: string; bytes: number; ppl: number; stderr: number; nll: Float64Array; kld: Float64Array }
 
-const meanOf = (a: Float64Array) => a.reduce((s, x) => s + x, 0) / a.length;
-const seOf = (a: Float64Array) => {
-  const m = meanOf(a);
-  let v = 0;
-  for (let i = 0; i < a.length; i++) v += (a[i] - m) ** 2;
-  return Math.sqrt(v / (a.length - 1) / a.length);
-};
-/** Mean and stderr of the per-token difference b - a of NLL or KLD (negative: b is better). */
-const paired = (a: Row, b: Row, key: 'nll' | 'kld' = 'nll') => {
-  const d = b[key].map((x, i) => x - a[key][i]);
-  return { mean: meanOf(d), se: seOf(d) };
-};
 const fmt = (d: { mean: number; se: number }) => `${d.mean.toFixed(4)} +/- ${d.se.toFixed(4)}`;
-
-function logSoftmax(logits: Float32Array, offset: number, vocab: number): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]);
-  let sum = 0;
-  for (let i = 0; i < vocab; i++) sum += Math.exp(logits[offset + i] - max);
-  const out = new Float64Array(vocab), lse = max + Math.log(sum);
-  for (let i = 0; i < vocab; i++) out[i] = logits[offset + i] - lse;
-  return out;
-}
 
 describeWithShared('quantizing stories260K (TinyStories valid_a)', [STORIES.gguf, STORIES.tinystories], () => {
   let base: Model, tokens: number[], calibration: Calibration;
@@ -58,27 +38,9 @@ describeWithShared('quantizing stories260K (TinyStories valid_a)', [STORIES.gguf
    * computes it, and per-token KL(F32 || model); the first model evaluated is the F32 base.
    */
   function evaluate(label: string, tensors: string, model: Model): Row {
-    const rt = new CpuRuntime(model, { maxPositions: CTX });
-    const vocab = base.config.vocabSize;
-    const nll: number[] = [], kld: number[] = [], logprobs: Float64Array[] = [];
-    for (let c = 0; c < CHUNKS; c++) {
-      const chunk = tokens.slice(c * CTX, (c + 1) * CTX);
-      chunk[0] = base.config.bosTokenId!;
-      rt.reset();
-      const logits = rt.forwardSync(chunk);
-      for (let j = CTX / 2; j < CTX - 1; j++) {
-        nll.push(negLogLikelihood(logits, j * vocab, vocab, chunk[j + 1]));
-        const q = logSoftmax(logits, j * vocab, vocab), p = baseLogprobs?.[logprobs.length] ?? q;
-        let kl = 0;
-        for (let i = 0; i < vocab; i++) kl += Math.exp(p[i]) * (p[i] - q[i]);
-        kld.push(kl);
-        logprobs.push(q);
-      }
-    }
-    baseLogprobs ??= logprobs;
-    const v = Float64Array.from(nll), ppl = Math.exp(meanOf(v));
-    // llama.cpp's +/-: ppl * sqrt(var / (N - 1)), var the population variance, which is ppl * seOf
-    const row = { label, tensors, bytes: modelBytes(model), ppl, stderr: ppl * seOf(v), nll: v, kld: Float64Array.from(kld) };
+    const scores = scoreTokens(model, tokens, CTX, CHUNKS, baseLogprobs);
+    baseLogprobs ??= scores.logprobs;
+    const row = { label, tensors, bytes: modelBytes(model), ppl: scores.ppl, stderr: scores.stderr, nll: scores.nll, kld: scores.kld };
     rows.set(label, row);
     return row;
   }
@@ -95,8 +57,8 @@ describeWithShared('quantizing stories260K (TinyStories valid_a)', [STORIES.gguf
     const rt = new CpuRuntime(base, { maxPositions: CTX });
     const r = await perplexity(rt, tokens, { contextLength: CTX, maxChunks: 2, bosId: base.config.bosTokenId });
     const mine = evaluate('F32', 'all f32', base); // the table's first row; its first 2 x 255 tokens are r's
-    expect(meanOf(mine.nll.subarray(0, r.tokensScored))).toBeCloseTo(r.nll, 10);
-    expect(meanOf(mine.kld)).toBe(0);
+    expect(mean(mine.nll.subarray(0, r.tokensScored))).toBeCloseTo(r.nll, 10);
+    expect(mean(mine.kld)).toBe(0);
   });
 
   it('AWQ folds its scales exactly: the float model computes the same logits before quantization', async () => {
@@ -162,7 +124,7 @@ describeWithShared('quantizing stories260K (TinyStories valid_a)', [STORIES.gguf
       `${'method'.padEnd(20)} ${'tensors'.padEnd(48)} ${'bytes'.padStart(9)}  ${'ppl +/- stderr'.padEnd(17)}  ${'dNLL vs F32 (paired)'.padEnd(20)}  ${'KLD vs F32'.padEnd(17)}  goal`,
       ...[...rows.values()].map((r) => {
         const goalMet = r.bytes <= LLAMA_Q4_0_FILE_BYTES ? (r.ppl <= goal ? 'yes' : 'no') : '-';
-        return `${r.label.padEnd(20)} ${r.tensors.padEnd(48)} ${String(r.bytes).padStart(9)}  ${`${r.ppl.toFixed(4)} +/- ${r.stderr.toFixed(4)}`.padEnd(17)}  ${fmt(paired(f32, r)).padEnd(20)}  ${`${meanOf(r.kld).toFixed(4)} +/- ${seOf(r.kld).toFixed(4)}`.padEnd(17)}  ${goalMet}`;
+        return `${r.label.padEnd(20)} ${r.tensors.padEnd(48)} ${String(r.bytes).padStart(9)}  ${`${r.ppl.toFixed(4)} +/- ${r.stderr.toFixed(4)}`.padEnd(17)}  ${fmt(paired(f32, r)).padEnd(20)}  ${`${mean(r.kld).toFixed(4)} +/- ${stderrOfMean(r.kld).toFixed(4)}`.padEnd(17)}  ${goalMet}`;
       }),
       `goal line: ppl <= F32 + (Q4_0 - F32)/2 = ${f32.ppl.toFixed(4)} + (${q40.ppl.toFixed(4)} - ${f32.ppl.toFixed(4)})/2 = ${goal.toFixed(4)}, at <= ${LLAMA_Q4_0_FILE_BYTES} B (llama.cpp's Q4_0 file; its tensors: ${q40.bytes} B)`,
       ...['HQQ int4', 'GPTQ int4', 'AWQ int4', 'HQQ int3', 'GPTQ int3', 'AWQ int3'].map((l) => {
