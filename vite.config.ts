@@ -18,7 +18,8 @@ export default defineConfig({
     // the first time a model is loaded.
     entries: ['index.html', 'workers/*.ts'],
     // CommonJS, reached only through src/io/onnx (the ONNX exporter); pre-bundled so first use needs no reload.
-    include: ['protobufjs/light.js'],
+    // extension-dapp: imported on first wallet use (src/market/wallet.ts), pre-bundled so that needs no reload.
+    include: ['protobufjs/light.js', '@polkadot/extension-dapp'],
   },
   build: {
     target: 'es2022',

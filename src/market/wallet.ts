@@ -1,89 +1,36 @@
-// The browser wallet: Polkadot-js-compatible extensions inject `window.injectedWeb3[name] = { enable, version }`;
-// enable(origin) returns { accounts, signer }. This is the part of @polkadot/extension-dapp the market needs
-// (web3Enable, web3Accounts, web3FromAddress), written against that injection interface directly because
-// extension-dapp's current release pins @polkadot/api-augment versions the registry does not carry.
-// The signature comes from the extension (signRaw over <Bytes>payload</Bytes>); this file holds no key and
-// imports no @polkadot package, so the page's bundle stays small.
+// The browser wallet, through @polkadot/extension-dapp: web3Enable asks every injected extension (polkadot-js,
+// Talisman, SubWallet, ...) for access, web3Accounts lists their accounts, web3FromAddress finds the one that
+// holds an address, and its signer's signRaw({ type: 'bytes' }) signs <Bytes>payload</Bytes> with sr25519, which
+// is exactly what the market verifies (signing.ts). This file holds no key.
+// extension-dapp reads `window` when it is imported, so it is imported on first use: the lab's bundle loads it
+// only when someone connects a wallet, and Node code may import this file.
+import type { InjectedAccountWithMeta, InjectedExtension } from '@polkadot/extension-inject/types';
 import type { Signer } from './payload';
 
-export interface InjectedAccount {
-  address: string;
-  name?: string;
-  type?: string;
-  genesisHash?: string | null;
-}
+export type WalletAccount = InjectedAccountWithMeta;
 
-export interface SignerPayloadRaw {
-  address: string;
-  data: string;
-  type: 'bytes' | 'payload';
-}
+const dapp = () => import('@polkadot/extension-dapp');
 
-export interface Injected {
-  accounts: { get(anyType?: boolean): Promise<InjectedAccount[]> };
-  signer: { signRaw?(raw: SignerPayloadRaw): Promise<{ id: number; signature: string }> };
-}
+const toHex = (b: Uint8Array): `0x${string}` => `0x${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
 
-export interface InjectedWindowProvider {
-  enable(originName: string): Promise<Injected>;
-  version?: string;
-}
-
-export interface InjectedExtension extends Injected {
-  name: string;
-  version: string;
-}
-
-export interface WalletAccount {
-  address: string;
-  meta: { name?: string; source: string; genesisHash?: string | null };
-  type?: string;
-}
-
-const toHex = (b: Uint8Array) => `0x${Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('')}`;
-
-type InjectedHost = { injectedWeb3?: Record<string, InjectedWindowProvider>; document?: Document };
-
-/** Extensions inject while the page loads; like extension-dapp, look once the document is complete. */
-function documentReady(host: InjectedHost): Promise<void> {
-  const doc = host.document;
-  if (!doc || doc.readyState === 'complete') return Promise.resolve();
-  return new Promise((resolve) => host.document!.defaultView?.addEventListener('load', () => resolve(), { once: true }));
-}
-
-/** Ask every injected extension for access (each shows its own consent prompt). Extensions that refuse are left out. */
-export async function web3Enable(originName: string, host: InjectedHost = globalThis as unknown as InjectedHost): Promise<InjectedExtension[]> {
-  if (!originName) throw new Error('web3Enable: an origin name is required (extensions show it to the user)');
-  await documentReady(host);
-  const providers = Object.entries(host.injectedWeb3 ?? {});
-  const enabled = await Promise.all(providers.map(async ([name, p]) => {
-    try {
-      const injected = await p.enable(originName);
-      return { ...injected, name, version: p.version ?? 'unknown' } satisfies InjectedExtension;
-    } catch {
-      return null; // the user refused, or the extension failed: not an error for the page
-    }
-  }));
-  return enabled.filter((e): e is InjectedExtension => e !== null);
-}
-
-export async function web3Accounts(extensions: InjectedExtension[]): Promise<WalletAccount[]> {
-  const lists = await Promise.all(extensions.map(async (ext) => (await ext.accounts.get(true)).map((a): WalletAccount => ({
-    address: a.address, type: a.type, meta: { name: a.name, source: ext.name, genesisHash: a.genesisHash },
-  }))));
-  return lists.flat();
-}
-
-/** The extension that holds `address`. */
-export async function web3FromAddress(extensions: InjectedExtension[], address: string): Promise<InjectedExtension> {
-  for (const ext of extensions) {
-    if ((await ext.accounts.get(true)).some((a) => a.address === address)) return ext;
+/**
+ * Enable the injected extensions for `originName` (each shows its consent prompt) and list their sr25519
+ * accounts. Throws, naming what to do, when no extension is installed or none granted access.
+ */
+export async function connectWallet(originName: string): Promise<{ extensions: InjectedExtension[]; accounts: WalletAccount[] }> {
+  if (!originName) throw new Error('connectWallet: an origin name is required (extensions show it to the user)');
+  const { web3Enable, web3Accounts } = await dapp();
+  const extensions = await web3Enable(originName);
+  if (extensions.length === 0) {
+    throw new Error('no Polkadot wallet extension granted access: install polkadot{.js}, Talisman or SubWallet and allow this site');
   }
-  throw new Error(`no enabled extension holds the account ${address}`);
+  // the market verifies sr25519 only (ed25519 and ecdsa accounts could not sign a valid submission)
+  const accounts = await web3Accounts({ accountType: ['sr25519'] });
+  return { extensions, accounts };
 }
 
 /** A market Signer backed by the extension's signRaw (type 'bytes': the extension wraps in <Bytes>...</Bytes>). */
-export function extensionSigner(ext: InjectedExtension, address: string): Signer {
+export function extensionSigner(ext: Pick<InjectedExtension, 'name' | 'signer'>, address: string): Signer {
   const signRaw = ext.signer.signRaw;
   if (!signRaw) throw new Error(`extension "${ext.name}" cannot sign raw bytes`);
   return {
@@ -93,4 +40,10 @@ export function extensionSigner(ext: InjectedExtension, address: string): Signer
       return signature;
     },
   };
+}
+
+/** The Signer for `address`, from whichever enabled extension holds it (connectWallet first). */
+export async function walletSigner(address: string): Promise<Signer> {
+  const { web3FromAddress } = await dapp();
+  return extensionSigner(await web3FromAddress(address), address);
 }

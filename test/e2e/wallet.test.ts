@@ -1,4 +1,5 @@
-// In Chromium: a page signs a submission through the injected Polkadot extension and the market accepts it.
+// In Chromium: a page signs a submission through the injected Polkadot extension (reached through
+// @polkadot/extension-dapp's web3Enable / web3Accounts / web3FromAddress) and the market accepts it.
 // The service is what `npm start` runs (server/start.ts's startService: Vite dev middleware + API, one port).
 // The extension is injected the way a real one is (`window.injectedWeb3['polkadot-js'] = { enable, version }`);
 // its keys live outside the page, in a real @polkadot/keyring in the test process (as a real extension keeps
@@ -78,12 +79,11 @@ chromiumSuite('market wallet in Chromium', () => {
     const out = await page.evaluate(async ({ requestId, claim }) => {
       // built from a string so vitest's SSR transform of import() does not reach into the page
       const imp = new Function('p', 'return import(p)') as (p: string) => Promise<any>;
-      const { web3Enable, web3Accounts, web3FromAddress, extensionSigner } = await imp('/src/market/wallet.ts');
+      const { connectWallet, walletSigner } = await imp('/src/market/wallet.ts');
       const { signEnvelope, submissionPayload } = await imp('/src/market/payload.ts');
       const { MarketClient } = await imp('/src/market/client.ts');
       const { sha256OfBytes } = await imp('/src/io/hash.ts');
-      const extensions = await web3Enable('compression lab');
-      const [account] = await web3Accounts(extensions);
+      const { extensions, accounts: [account] } = await connectWallet('compression lab');
       const bytes = new Uint8Array(await (await fetch('/models/stories260K.gguf')).arrayBuffer());
       const sha256 = sha256OfBytes(bytes);
       const client = new MarketClient(location.origin);
@@ -91,13 +91,13 @@ chromiumSuite('market wallet in Chromium', () => {
       const payload = submissionPayload({
         requestId, artifact: { sha256, bytes: bytes.length, name: 'stories260K.gguf' }, result: { ...claim, artifactSha256: sha256 }, miner: account.address,
       });
-      const signer = extensionSigner(await web3FromAddress(extensions, account.address), account.address);
-      const receipt = await client.submit(await signEnvelope(payload, signer));
-      return { receipt, account, sha256, enabledBy: (window as unknown as { __enabledBy: string }).__enabledBy };
+      const receipt = await client.submit(await signEnvelope(payload, await walletSigner(account.address)));
+      return { receipt, account, sha256, extensions: extensions.map((e: { name: string; version: string }) => `${e.name}/${e.version}`), enabledBy: (window as unknown as { __enabledBy: string }).__enabledBy };
     }, { requestId, claim });
 
     expect(errors).toEqual([]);
     expect(out.enabledBy).toBe('compression lab');
+    expect(out.extensions).toEqual(['polkadot-js/0.58.1']);
     expect(out.account).toMatchObject({ address: ferdie.pair.address, meta: { source: 'polkadot-js', name: 'Ferdie' } });
     expect(out.receipt).toMatchObject({ status: 'pending', epoch: 0 });
     expect(signed).toHaveLength(1);

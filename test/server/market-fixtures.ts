@@ -3,7 +3,7 @@
 import { Keyring } from '@polkadot/keyring';
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import type { Result } from '../../src/eval/result';
-import type { InjectedWindowProvider } from '../../src/market/wallet';
+import type { InjectedWindowProvider } from '@polkadot/extension-inject/types';
 
 export const ARTIFACT = 'ab'.repeat(32);
 
@@ -31,10 +31,13 @@ export function injectedExtension(uris: string[]): { provider: InjectedWindowPro
     origins,
     provider: {
       version: '0.58.1',
-      async enable(origin) {
+      async enable(origin: string) {
         origins.push(origin);
         return {
-          accounts: { get: async () => pairs.map((p, i) => ({ address: p.address, name: `account ${i}`, type: 'sr25519' })) },
+          accounts: {
+            get: async () => pairs.map((p, i) => ({ address: p.address, name: `account ${i}`, type: 'sr25519' as const })),
+            subscribe: () => () => {},
+          },
           signer: {
             async signRaw({ address, data, type }) {
               const pair = pairs.find((p) => p.address === address);

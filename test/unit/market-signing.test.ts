@@ -8,7 +8,6 @@ import { ownershipHash } from '../../src/market/ownership';
 import { documentId, newNonce, signEnvelope, signingBytes, submissionPayload, type Signer } from '../../src/market/payload';
 import { SignedSubmission } from '../../src/market/schema';
 import { cryptoReady, keyFromUri, verifyPayload } from '../../src/market/signing';
-import { extensionSigner, web3Accounts, web3Enable, web3FromAddress } from '../../src/market/wallet';
 import { ARTIFACT, fakeResult, injectedExtension } from '../server/market-fixtures';
 
 describe('market signing (sr25519)', () => {
@@ -71,20 +70,29 @@ describe('market signing (sr25519)', () => {
     expect(newNonce()).not.toBe(a);
   });
 
-  it('wallet adapter: enable, list accounts, sign through the injected extension; the market verifies it', async () => {
+  it('wallet through @polkadot/extension-dapp: enable, list accounts, sign through the injected extension; the market verifies it', async () => {
+    // extension-dapp reads window.injectedWeb3 and waits for a complete document: give it a minimal window
     const ext = injectedExtension(['//Alice', '//Charlie']);
-    const host = { injectedWeb3: { 'polkadot-js': ext.provider, refuser: { enable: async () => { throw new Error('rejected by user'); } } } };
-    const enabled = await web3Enable('compression lab', host);
-    expect(enabled.map((e) => e.name)).toEqual(['polkadot-js']);
-    expect(ext.origins).toEqual(['compression lab']);
-    const accounts = await web3Accounts(enabled);
-    expect(accounts.map((a) => a.meta.source)).toEqual(['polkadot-js', 'polkadot-js']);
-    const charlie = accounts[1].address;
-    const signer = extensionSigner(await web3FromAddress(enabled, charlie), charlie);
-    const p = { ...payload(), miner: charlie };
-    const env = await signEnvelope(p, signer);
-    expect(await verifyPayload(p, env.signature, charlie)).toEqual({ ok: true });
-    await expect(web3FromAddress(enabled, bob.address)).rejects.toThrow(/no enabled extension holds/);
-    await expect(web3Enable('', host)).rejects.toThrow(/origin name/);
+    const g = globalThis as unknown as Record<string, unknown>;
+    g.window = globalThis;
+    g.document = { readyState: 'complete' };
+    g.injectedWeb3 = { 'polkadot-js': ext.provider, refuser: { enable: async () => { throw new Error('rejected by user'); } } };
+    try {
+      const { connectWallet, walletSigner } = await import('../../src/market/wallet');
+      await expect(connectWallet('')).rejects.toThrow(/origin name/);
+      const { extensions, accounts } = await connectWallet('compression lab');
+      expect(extensions.map((e) => e.name)).toEqual(['polkadot-js']);
+      expect(ext.origins).toEqual(['compression lab']);
+      expect(accounts.map((a) => a.meta.source)).toEqual(['polkadot-js', 'polkadot-js']);
+      const charlie = accounts[1].address;
+      const p = { ...payload(), miner: charlie };
+      const env = await signEnvelope(p, await walletSigner(charlie));
+      expect(await verifyPayload(p, env.signature, charlie)).toEqual({ ok: true });
+      await expect(walletSigner(bob.address)).rejects.toThrow(/Unable to find injected/);
+    } finally {
+      delete g.window;
+      delete g.document;
+      delete g.injectedWeb3;
+    }
   });
 });
