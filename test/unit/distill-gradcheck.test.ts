@@ -1,0 +1,151 @@
+// Every backward op against central finite differences of its forward. Inputs are f32 (the ops are);
+// each perturbation is exact in f32 (x ± 2^-8 rounded, the true step measured in float64) and the scalar
+// loss L = Σ r·y is summed in float64, so the check sees the op's gradient, not f32 noise.
+import { describe, expect, it } from 'vitest';
+import { logSumExp } from '../../src/eval/logits';
+import {
+  attentionBackward, attentionForward, crossEntropyBackward, embeddingBackward, embeddingForward, klBackward,
+  matmulBackward, matmulForward, mseBackward, rmsNormBackward, rmsNormForward, ropeBackward, ropeForward,
+  swigluBackward, swigluForward, topKLogits,
+} from '../../src/passes/distill/ops';
+import { seededRandom } from '../../src/runtime/sampling';
+
+const rand = seededRandom(1234);
+const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale * Math.sqrt(3));
+const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+};
+
+/**
+ * Relative error ‖analytic − numeric‖ / max(‖analytic‖, ‖numeric‖) over `samples` coordinates of `x`
+ * (all of them when x is small), numeric = (L(x+h) − L(x−h)) / (2h) with L recomputed by `loss`.
+ */
+function gradError(x: Float32Array, analytic: Float32Array, loss: () => number, samples = 40): number {
+  const idx = x.length <= samples ? [...x.keys()] : Array.from({ length: samples }, () => Math.floor(rand() * x.length));
+  let num2 = 0, ana2 = 0, diff2 = 0;
+  for (const i of idx) {
+    const x0 = x[i];
+    x[i] = x0 + 2 ** -8;
+    const up = x[i], lp = loss();
+    x[i] = x0 - 2 ** -8;
+    const down = x[i], lm = loss();
+    x[i] = x0;
+    const numeric = (lp - lm) / (up - down);
+    num2 += numeric ** 2;
+    ana2 += analytic[i] ** 2;
+    diff2 += (numeric - analytic[i]) ** 2;
+  }
+  return Math.sqrt(diff2) / Math.max(Math.sqrt(num2), Math.sqrt(ana2), 1e-12);
+}
+
+const TOL = 1e-3;
+
+describe('distill ops: gradients match central finite differences (relative error <= 1e-3)', () => {
+  it('matmul (y = x·Wᵀ + b): dx, dw, db', () => {
+    const rows = 5, inDim = 12, outDim = 7;
+    const x = randn(rows * inDim), w = randn(outDim * inDim), b = randn(outDim), r = randn(rows * outDim);
+    const L = () => dot(r, matmulForward(x, w, rows, inDim, outDim, b));
+    const g = matmulBackward(r, x, w, rows, inDim, outDim);
+    const errs = [gradError(x, g.dx, L), gradError(w, g.dw, L), gradError(b, g.db, L)];
+    console.log(`matmul rel err dx/dw/db: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
+    for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
+  });
+
+  it('RMSNorm: dx, dweight', () => {
+    const rows = 4, dim = 16, eps = 1e-5;
+    const x = randn(rows * dim), w = randn(dim), r = randn(rows * dim);
+    const L = () => dot(r, rmsNormForward(x, w, eps, rows));
+    const g = rmsNormBackward(r, x, w, rows, dim, eps);
+    const errs = [gradError(x, g.dx, L), gradError(w, g.dweight, L)];
+    console.log(`rmsnorm rel err dx/dweight: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
+    for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
+  });
+
+  for (const style of ['interleaved', 'half'] as const) {
+    it(`RoPE (${style}): dx is the rotation by −angle`, () => {
+      const rows = 6, heads = 3, hd = 8, start = 5;
+      const x = randn(rows * heads * hd), r = randn(rows * heads * hd);
+      const L = () => {
+        const y = new Float32Array(x);
+        ropeForward(y, rows, heads, hd, start, 10000, style);
+        return dot(r, y);
+      };
+      const err = gradError(x, ropeBackward(r, rows, heads, hd, start, 10000, style), L);
+      console.log(`rope ${style} rel err: ${err.toExponential(1)}`);
+      expect(err).toBeLessThanOrEqual(TOL);
+    });
+  }
+
+  it('causal GQA attention: dq, dk, dv (4 query heads over 2 kv heads)', () => {
+    const shape = { seq: 7, nHeads: 4, nKvHeads: 2, headDim: 8 };
+    const q = randn(7 * 32), k = randn(7 * 16), v = randn(7 * 16), r = randn(7 * 32);
+    const L = () => dot(r, attentionForward(q, k, v, shape));
+    const g = attentionBackward(r, q, k, v, shape);
+    const errs = [gradError(q, g.dq, L), gradError(k, g.dk, L), gradError(v, g.dv, L)];
+    console.log(`attention rel err dq/dk/dv: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
+    for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
+  });
+
+  it('SwiGLU: dgate, dup', () => {
+    const gate = randn(40, 2), up = randn(40), r = randn(40);
+    const L = () => dot(r, swigluForward(gate, up));
+    const g = swigluBackward(r, gate, up);
+    const errs = [gradError(gate, g.dgate, L), gradError(up, g.dup, L)];
+    console.log(`swiglu rel err dgate/dup: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
+    for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
+  });
+
+  it('embedding: repeated tokens sum their rows; untouched rows stay zero', () => {
+    const vocab = 10, dim = 6, tokens = [3, 1, 3, 9];
+    const table = randn(vocab * dim), r = randn(tokens.length * dim);
+    const L = () => dot(r, embeddingForward(table, tokens, dim, vocab));
+    const dE = embeddingBackward(r, tokens, vocab, dim);
+    expect(gradError(table, dE, L, vocab * dim)).toBeLessThanOrEqual(TOL);
+    expect(dE.subarray(0, dim).every((v) => v === 0)).toBe(true);
+    expect(() => embeddingBackward(r, [3, 1, 3, 10], vocab, dim)).toThrow(/token id 10 outside vocabulary/);
+  });
+
+  it('cross-entropy: loss is the mean NLL of the targets, dlogits matches, ignored targets give no gradient', () => {
+    const vocab = 11, targets = [2, -1, 10, 0];
+    const logits = randn(targets.length * vocab, 3);
+    const { loss, dlogits } = crossEntropyBackward(logits, targets, vocab);
+    const nll = [0, 2, 3].map((r) => logSumExp(logits, r * vocab, vocab) - logits[r * vocab + targets[r]]);
+    expect(loss).toBeCloseTo((nll[0] + nll[1] + nll[2]) / 3, 6);
+    expect(gradError(logits, dlogits, () => crossEntropyBackward(logits, targets, vocab).loss, 44)).toBeLessThanOrEqual(TOL);
+    expect(dlogits.subarray(vocab, 2 * vocab).every((v) => v === 0)).toBe(true);
+    expect(() => crossEntropyBackward(logits, [2, 11, 0, 0], vocab)).toThrow(/target 11 outside vocabulary/);
+  });
+
+  for (const T of [1, 2.5]) {
+    it(`KL to teacher at T=${T}: full logits and top-k logits`, () => {
+      const vocab = 13, rows = 3;
+      const s = randn(rows * vocab, 2), t = randn(rows * vocab, 2);
+      const full = klBackward(s, t, vocab, T);
+      expect(gradError(s, full.dlogits, () => klBackward(s, t, vocab, T).loss, 39)).toBeLessThanOrEqual(TOL);
+      expect(full.loss).toBeGreaterThan(0);
+      expect(klBackward(t, t, vocab, T).loss).toBeCloseTo(0, 6);
+      // k = vocab is the full distribution again; k = 4 keeps only the teacher's top 4 ids.
+      const all = klBackward(s, topKLogits(t, rows, vocab, vocab), vocab, T);
+      expect(all.loss).toBeCloseTo(full.loss, 5);
+      const top4 = topKLogits(t, rows, vocab, 4);
+      const g4 = klBackward(s, top4, vocab, T);
+      expect(gradError(s, g4.dlogits, () => klBackward(s, top4, vocab, T).loss, 39)).toBeLessThanOrEqual(TOL);
+    });
+  }
+
+  it('hidden-state MSE', () => {
+    const a = randn(30), b = randn(30);
+    const { loss, da } = mseBackward(a, b);
+    expect(loss).toBeGreaterThan(0);
+    expect(gradError(a, da, () => mseBackward(a, b).loss)).toBeLessThanOrEqual(TOL);
+  });
+
+  it('bad inputs name the problem', () => {
+    expect(() => klBackward(randn(10), randn(10), 5, 0)).toThrow(/temperature 0 must be positive/);
+    expect(() => topKLogits(randn(10), 2, 5, 6)).toThrow(/k=6 must be in \[1, 5\]/);
+    expect(() => attentionBackward(randn(8), randn(8), randn(8), randn(8), { seq: 1, nHeads: 3, nKvHeads: 2, headDim: 2 }))
+      .toThrow(/3 heads is not a multiple of 2 kv heads/);
+  });
+});
