@@ -12,7 +12,9 @@ import { createApp } from './app';
 import { BlobStore } from './blobs';
 import { Market } from './market';
 import type { Backend } from './measure';
+import { PgStore } from './postgres';
 import { SqliteStore } from './sqlite';
+import type { Store } from './store';
 import { Validator, validatorLoop } from './validator';
 
 export interface ServiceOptions {
@@ -20,6 +22,8 @@ export interface ServiceOptions {
   /** 0 picks a free port. */
   port: number;
   db: string;
+  /** A PostgreSQL connection string: the store lives there instead of the SQLite file `db` ($DATABASE_URL in the CLI). */
+  databaseUrl?: string;
   /** Blob store folder; default `blobs/` beside the database. */
   blobs?: string;
   /** Held-out task data (the layout of ../shared/data). */
@@ -48,10 +52,16 @@ export function defaultDataDir(): string {
 export const defaultBlobDir = (db: string) => join(dirname(resolve(db)), 'blobs');
 
 /** Store, blobs, market and validator over one database file: what `lab serve` and `lab validate` share. */
-export async function openMarket(o: Pick<ServiceOptions, 'db' | 'blobs' | 'data' | 'epochMs' | 'limit' | 'backend' | 'maxArtifactBytes' | 'log'>) {
-  if (!existsSync(o.data)) throw new Error(`data folder ${o.data} not found; pass --data DIR (the layout of ../shared/data)`);
+/** PostgreSQL when a connection string is given, else the SQLite file. */
+export function openStore(o: Pick<ServiceOptions, 'db' | 'databaseUrl'>): Store {
+  if (o.databaseUrl) return new PgStore(o.databaseUrl);
   mkdirSync(dirname(resolve(o.db)), { recursive: true });
-  const store = new SqliteStore(o.db);
+  return new SqliteStore(o.db);
+}
+
+export async function openMarket(o: Pick<ServiceOptions, 'db' | 'databaseUrl' | 'blobs' | 'data' | 'epochMs' | 'limit' | 'backend' | 'maxArtifactBytes' | 'log'>) {
+  if (!existsSync(o.data)) throw new Error(`data folder ${o.data} not found; pass --data DIR (the layout of ../shared/data)`);
+  const store = openStore(o);
   await store.migrate();
   const market = new Market(store, new BlobStore(o.blobs ?? defaultBlobDir(o.db)), { epochMs: o.epochMs, maxArtifactBytes: o.maxArtifactBytes });
   await market.currentEpoch();

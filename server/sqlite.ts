@@ -1,58 +1,13 @@
 // The Store on SQLite (better-sqlite3 12.x): WAL journal, so the service and a `lab validate` process can share
 // one file; migrations are the numbered SQL files of server/migrations, applied once each, in order.
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import type { EpochRequestResult, Measured, Verdict } from '../src/market/schema';
+import { MIGRATIONS_DIR, migrations } from './migrate';
+import { epochOf, requestOf, submissionOf, type Row } from './rows';
 import {
-  ReplayError, type EpochRow, type EpochStatus, type InsertSubmissionOutcome, type NewEpoch, type NewRequest, type NewSubmission,
-  type RequestRow, type RequestStatus, type Store, type SubmissionFilter, type SubmissionRow,
+  ReplayError, type EpochStatus, type InsertSubmissionOutcome, type NewEpoch, type NewRequest, type NewSubmission,
+  type RequestStatus, type Store, type SubmissionFilter,
 } from './store';
-
-export const MIGRATIONS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'migrations');
-
-type Row = Record<string, unknown>;
-
-const epochOf = (r: Row): EpochRow => ({
-  idx: r.idx as number,
-  seed: r.seed as string,
-  seedCommit: r.seed_commit as string,
-  startsAt: r.starts_at as number,
-  endsAt: r.ends_at as number,
-  status: r.status as EpochStatus,
-  closedAt: (r.closed_at as number | null) ?? null,
-  result: r.result ? (JSON.parse(r.result as string) as EpochRequestResult[]) : null,
-});
-
-const requestOf = (r: Row): RequestRow => ({
-  seq: r.seq as number,
-  id: r.id as string,
-  buyer: r.buyer as string,
-  payload: r.payload as string,
-  signature: r.signature as string,
-  openedEpoch: r.opened_epoch as number,
-  status: r.status as RequestStatus,
-  createdAt: r.created_at as number,
-});
-
-const submissionOf = (r: Row): SubmissionRow => ({
-  seq: r.seq as number,
-  id: r.id as string,
-  requestId: r.request_id as string,
-  epoch: r.epoch as number,
-  miner: r.miner as string,
-  artifactSha256: r.artifact_sha256 as string,
-  ownership: r.ownership as string,
-  payload: r.payload as string,
-  signature: r.signature as string,
-  receivedAt: r.received_at as number,
-  status: r.status as SubmissionRow['status'],
-  claimedAt: (r.claimed_at as number | null) ?? null,
-  verdict: r.verdict ? (JSON.parse(r.verdict as string) as Verdict) : null,
-  score: (r.score as number | null) ?? null,
-  overClaim: r.over_claim === 1,
-});
 
 const isUniqueViolation = (e: unknown) => (e as { code?: string }).code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || (e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE';
 
@@ -71,16 +26,14 @@ export class SqliteStore implements Store {
   async migrate(): Promise<string[]> {
     this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)');
     const done = new Set(this.db.prepare('SELECT name FROM schema_migrations').pluck().all() as string[]);
-    const files = readdirSync(this.migrationsDir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort();
     const applied: string[] = [];
-    for (const f of files) {
-      if (done.has(f)) continue;
-      const sql = readFileSync(join(this.migrationsDir, f), 'utf8');
+    for (const m of migrations(this.migrationsDir)) {
+      if (done.has(m.name)) continue;
       this.db.transaction(() => {
-        this.db.exec(sql);
-        this.db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(f, Date.now());
+        this.db.exec(m.sql);
+        this.db.prepare('INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)').run(m.name, Date.now());
       }).immediate();
-      applied.push(f);
+      applied.push(m.name);
     }
     return applied;
   }

@@ -14,7 +14,7 @@ export function parseDuration(text: string, flag: string): number {
 
 /** The options `lab serve` and `lab validate` share: where the market lives and how it measures. */
 export const MARKET_FLAGS = {
-  db: { type: 'string' }, blobs: { type: 'string' }, data: { type: 'string' }, epoch: { type: 'string' },
+  db: { type: 'string' }, 'database-url': { type: 'string' }, blobs: { type: 'string' }, data: { type: 'string' }, epoch: { type: 'string' },
   limit: { type: 'string' }, backend: { type: 'string' },
 } as const;
 
@@ -25,6 +25,8 @@ export function marketOptions(values: Record<string, string | boolean | undefine
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive integer');
   return {
     db: resolve((values.db as string | undefined) ?? DEFAULT_DB),
+    // PostgreSQL instead of the SQLite file: several services and validators can share it
+    databaseUrl: (values['database-url'] as string | undefined) ?? (process.env.DATABASE_URL || undefined),
     blobs: values.blobs === undefined ? undefined : resolve(values.blobs as string),
     data: resolve((values.data as string | undefined) ?? defaultDataDir()),
     epochMs: values.epoch === undefined ? null : parseDuration(values.epoch as string, 'epoch'),
@@ -34,8 +36,8 @@ export function marketOptions(values: Record<string, string | boolean | undefine
 }
 
 export const serveCommand: Command = {
-  usage: '[--port 8787] [--host 127.0.0.1] [--db .market/market.sqlite] [--blobs DIR] [--data DIR] [--epoch 10m] [--validate-every 30s|0] [--limit 50] [--backend cpu|webgpu] [--static dist] [--max-artifact 4GB] [--max-body 1MB] [--json]',
-  summary: 'the market service: HTTP API (requests, artifacts, submissions, leaderboard, epochs) on SQLite, with a local validator loop',
+  usage: '[--port 8787] [--host 127.0.0.1] [--db .market/market.sqlite | --database-url postgres://... ($DATABASE_URL)] [--blobs DIR] [--data DIR] [--epoch 10m] [--validate-every 30s|0] [--limit 50] [--backend cpu|webgpu] [--static dist] [--max-artifact 4GB] [--max-body 1MB] [--json]',
+  summary: 'the market service: HTTP API (requests, artifacts, submissions, leaderboard, epochs) on SQLite (PostgreSQL with --database-url / $DATABASE_URL), with a local validator loop',
   async run(argv, signal) {
     const { values } = parse(argv, {
       ...MARKET_FLAGS, port: { type: 'string' }, host: { type: 'string' }, 'validate-every': { type: 'string' },
@@ -55,8 +57,9 @@ export const serveCommand: Command = {
       staticDir: values.static === undefined ? undefined : resolve(values.static as string),
       log: (line) => console.error(`[market] ${line}`),
     });
-    report(json, { url: service.url, port: service.port, db: m.db, data: m.data }, () =>
-      `market service on ${service.url} (db ${m.db}, data ${m.data}); Ctrl-C stops it`);
+    const db = m.databaseUrl ? 'postgresql' : m.db;
+    report(json, { url: service.url, port: service.port, db, data: m.data }, () =>
+      `market service on ${service.url} (db ${db}, data ${m.data}); Ctrl-C stops it`);
     await new Promise<void>((done) => {
       if (signal.aborted) return done();
       signal.addEventListener('abort', () => done(), { once: true });

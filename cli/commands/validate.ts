@@ -3,7 +3,7 @@ import { parse, report, type Command } from '../command';
 import { MARKET_FLAGS, marketOptions, parseDuration } from './serve';
 
 export const validateCommand: Command = {
-  usage: '[--once] [--close] [--db .market/market.sqlite] [--blobs DIR] [--data DIR] [--limit 50] [--backend cpu|webgpu] [--every 30s] [--json]',
+  usage: '[--once] [--close] [--db .market/market.sqlite | --database-url postgres://... ($DATABASE_URL)] [--blobs DIR] [--data DIR] [--limit 50] [--backend cpu|webgpu] [--every 30s] [--json]',
   summary: 'validate pending submissions (re-measure on the epoch seed\'s held-out items, check claims and constraints) and close due epochs; --close closes the open epoch now',
   async run(argv, signal) {
     const { values } = parse(argv, { ...MARKET_FLAGS, once: { type: 'boolean' }, close: { type: 'boolean' }, every: { type: 'string' } });

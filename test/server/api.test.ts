@@ -1,9 +1,10 @@
-// The market API in process (Hono's app.request) over a real SQLite file, real blob store and real sr25519:
-// every refusal is a 4xx naming the problem, and nothing refused is stored.
+// The market API in process (Hono's app.request) over a real SQLite file and a real PostgreSQL database (the
+// same suite on each), a real blob store and real sr25519: every refusal is a 4xx naming the problem, and
+// nothing refused is stored.
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadTaskLibrary } from '../../node/tasks';
 import { dirSource } from '../../node/data-source';
 import { sha256OfBytes } from '../../src/io/hash';
@@ -14,15 +15,17 @@ import { createApp } from '../../server/app';
 import { BlobStore } from '../../server/blobs';
 import { Market } from '../../server/market';
 import { SqliteStore } from '../../server/sqlite';
+import type { Store } from '../../server/store';
 import { Validator } from '../../server/validator';
+import { describeEachBackend, openTestStore } from './backends';
 import { fakeResult } from './market-fixtures';
 
 const EPOCH = 60_000;
 
-describe('market API: validation, 4xx reasons, epochs', () => {
+describeEachBackend('market API: validation, 4xx reasons, epochs', (backend) => {
   const dir = mkdtempSync(join(tmpdir(), 'market-api-'));
   let clock = 1_800_000_000_000;
-  let store: SqliteStore;
+  let store: Store;
   let market: Market;
   let app: ReturnType<typeof createApp>;
   let alice: Signer, bob: Signer, eve: Signer;
@@ -46,7 +49,7 @@ describe('market API: validation, 4xx reasons, epochs', () => {
   const submissionsStored = async () => (await store.listSubmissions()).length;
 
   beforeAll(async () => {
-    store = new SqliteStore(join(dir, 'market.sqlite'));
+    store = await openTestStore(backend, dir);
     await store.migrate();
     market = new Market(store, new BlobStore(join(dir, 'blobs')), { epochMs: EPOCH, maxArtifactBytes: 64 * 1024, now: () => clock });
     app = createApp(market, { maxJsonBytes: 64 * 1024 });
@@ -70,7 +73,7 @@ describe('market API: validation, 4xx reasons, epochs', () => {
 
   it('migrations apply once', async () => {
     expect(await store.migrate()).toEqual([]);
-    expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    if (store instanceof SqliteStore) expect(store.db.pragma('journal_mode', { simple: true })).toBe('wal');
   });
 
   it('artifact uploads: wrong hash 400, oversize 413, bad name 400; nothing stored until the hash matches', async () => {
