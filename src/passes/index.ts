@@ -2,7 +2,7 @@
 // plus one line; nothing registers itself by being imported.
 import type { Pass } from './pass';
 import { awq, gptq, hqq, mixed, rtn } from './quant/index';
-import { magnitude, sparsegpt, wanda } from './prune/index';
+import { channels, heads, layers, magnitude, sparsegpt, wanda } from './prune/index';
 
-export const passes = { rtn, hqq, gptq, awq, mixed, magnitude, wanda, sparsegpt } satisfies Record<string, Pass<any>>;
+export const passes = { rtn, hqq, gptq, awq, mixed, magnitude, wanda, sparsegpt, heads, channels, layers } satisfies Record<string, Pass<any>>;
 export type PassId = keyof typeof passes;
