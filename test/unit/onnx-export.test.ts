@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeExportFiles } from '../../node/export-dir';
 import { buildDecoder } from '../../src/io/onnx/decoder';
 import { defaultQ4, exportOnnxVariant } from '../../src/io/onnx/export';
+import { defaultQ8, q8ToMatMulNBits } from '../../src/io/onnx/q8-weights';
 import { dequantMatMulNBits, exactScale, fitsMatMulNBits, quantizeMatMulNBits, toMatMulNBits } from '../../src/io/onnx/matmul-nbits';
 import { f16ToF32, f32ToF16 } from '../../src/model/half';
 import { passes } from '../../src/passes/index';
@@ -226,10 +227,65 @@ describeWithShared('stories260K in onnxruntime-node', [STORIES.gguf, STORIES.ref
   });
 });
 
+/** The model model_fp16.onnx computes from: every 2-D weight rounded to f16. */
+const f16Weights = (m: Model): Model => ({
+  ...m, tensors: new Map([...m.tensors].map(([n, t]) => [n, t.shape.length === 2 ? makeTensor(n, t.shape, 'f16', encode('f16', toFloat32(t))) : t])),
+});
+
+describe('fp16 and q8 variants in onnxruntime-node', () => {
+  const model = syntheticModel();
+  const tokens = [1, 5, 17, 33, 60, 2, 9, 88, 41, 7, 3, 70];
+
+  it('q8: Q8_0 blocks relayout to 8-bit MatMulNBits exactly (q + 128, zero point 128)', async () => {
+    const q8 = await defaultQ8(model);
+    const t = q8.tensors.get('model.layers.0.mlp.down_proj.weight')!;
+    expect(t.dtype).toBe('q8_0');
+    const w = q8ToMatMulNBits(t);
+    expect([w.bits, w.blockSize, w.b.byteLength]).toEqual([8, 32, 64 * 96]);
+    expect(dequantMatMulNBits(w)).toEqual(toFloat32(t));
+  });
+
+  it('fp16 (float16 I/O and KV cache) and q8 match our runtime on the same weights through prefill and decode', async () => {
+    const q8 = await defaultQ8(model);
+    for (const [variant, m, ref, tol] of [['fp16', model, f16Weights(model), 2e-2], ['q8', q8, q8, 1e-4]] as const) {
+      const set = exportOnnxVariant(m, variant);
+      const g = decodeModel(set.files[0].parts[0]).graph;
+      const elem = (v: { type: { tensorType: { elemType: number } } }) => v.type.tensorType.elemType;
+      expect([elem(g.output[0]), elem(g.input[3])]).toEqual(variant === 'fp16' ? [10, 10] : [1, 1]); // float16 / float
+      expect(set.signature.quantized).toHaveLength(variant === 'q8' ? 14 : 0);
+      const dec = await OrtDecoder.create(ORT, set.files[0].parts[0], m.config, { executionProvider: 'cpu', floatType: set.signature.floatType });
+      const diff = maxAbsDiff(await stepwise(dec, tokens, 7), await new CpuRuntime(ref).forward(tokens));
+      dec.dispose();
+      console.log(`synthetic ${variant}: ${set.files[0].bytes} bytes, max |ORT-node - CPU| ${diff.toExponential(2)}`);
+      expect(diff).toBeLessThanOrEqual(tol);
+    }
+  });
+});
+
+describeWithShared('stories260K fp16 and q8 in onnxruntime-node', [STORIES.gguf, STORIES.reference], () => {
+  it('fp16 within 5e-2 of our runtime on f16 weights, q8 within 1e-4 of our runtime on the Q8_0 model, over 40 positions', async () => {
+    const base = await loadStoriesGguf();
+    const c = referenceCase('Once upon a time');
+    const tokens = [...c.prompt_tokens, ...c.generated_tokens].slice(0, 40);
+    const q8 = await defaultQ8(base);
+    const fp32 = await new CpuRuntime(base).forward(tokens);
+    for (const [variant, m, ref, tol] of [['fp16', base, f16Weights(base), 5e-2], ['q8', q8, q8, 1e-4]] as const) {
+      const set = exportOnnxVariant(m, variant);
+      const dec = await OrtDecoder.create(ORT, set.files[0].parts[0], m.config, { executionProvider: 'cpu', floatType: set.signature.floatType });
+      const logits = await stepwise(dec, tokens, 20);
+      dec.dispose();
+      const diff = maxAbsDiff(logits, await new CpuRuntime(ref).forward(tokens));
+      console.log(`stories260K ${variant}: ${set.files[0].bytes} bytes, max |ORT-node - CPU same weights| ${diff.toExponential(2)}, vs fp32 ${maxAbsDiff(logits, fp32).toExponential(2)}`);
+      expect(diff).toBeLessThanOrEqual(tol);
+    }
+  });
+});
+
 describe('q4 export guards', () => {
   it('refuses a model_q4.onnx without 4-bit weights, and keeps 4-bit weights as they are', async () => {
     const model = syntheticModel();
     expect(() => exportOnnxVariant(model, 'q4')).toThrow(/model_q4\.onnx: the model has no 4-bit weights/);
+    expect(() => exportOnnxVariant(model, 'q8')).toThrow(/model_quantized\.onnx: the model has no q8_0 weights/);
     const q4 = await defaultQ4(model);
     const again = await defaultQ4(q4);
     for (const [name, t] of q4.tensors) expect(again.tensors.get(name), name).toBe(t);

@@ -2,14 +2,19 @@
 // inputs input_ids, attention_mask, position_ids, past_key_values.N.key|value ([batch, kv_heads, past, head_dim]);
 // outputs logits and present.N.key|value. Built from standard ONNX ops (opset 17) plus com.microsoft
 // MatMulNBits for 4-bit weights, so onnxruntime-web runs it on both its wasm and WebGPU providers.
+// The fp16 variant is Optimum's fp16 export: weights, activations, KV cache and logits in float16, with
+// RMSNorm and softmax computed in float32 as HF's Llama does (transformers.js reads the cache type from the
+// session and casts logits to float32). The q8 variant puts Q8_0 weights in 8-bit MatMulNBits (q8-weights.ts).
 // Grouped-query attention keeps kv_heads from the config: queries are viewed as [batch, kv, group, seq, dim]
 // and MatMul broadcasts each cached head over its group, with no copy of the cache.
 import type { Model } from '../../model/model';
 import { EMBED, FINAL_NORM, LM_HEAD, layerName, type LayerTensor } from '../../model/names';
 import { convertRopeStyle } from '../../model/rope-permute';
+import { encode } from '../../model/dtype';
 import { toFloat32, type Tensor } from '../../model/tensor';
 import { GraphBuilder, type BuildOptions, type OnnxModelFiles } from './graph';
 import { fitsMatMulNBits, toMatMulNBits } from './matmul-nbits';
+import { fitsQ8MatMulNBits, q8ToMatMulNBits } from './q8-weights';
 import { DataType } from './proto';
 
 export const ONNX_OPSET = 17;
@@ -21,6 +26,10 @@ export interface DecoderOptions {
    * to f32 MatMul (the fp32 variant). Tensors MatMulNBits cannot take stay f32 either way.
    */
   matmulNBits?: boolean;
+  /** Q8_0 weights become 8-bit MatMulNBits (the q8 variant); otherwise they are dequantized like the rest. */
+  q8MatMulNBits?: boolean;
+  /** Everything in float16 (the fp16 variant): weights, activations, KV cache inputs/outputs and logits. */
+  float16?: boolean;
   /**
    * MatMulNBits accuracy_level, always written: 0 unset (provider default), 1 fp32, 2 fp16, 3 bf16,
    * 4 int8 activations. Default 1: the file computes what was measured. 4 is faster on ONNX Runtime's CPU/wasm
@@ -37,13 +46,15 @@ export interface DecoderSignature {
   numKvHeads: number;
   headDim: number;
   vocabSize: number;
-  /** Names of the 4-bit weights that became MatMulNBits. */
+  /** Names of the weights that became MatMulNBits (4-bit in q4, 8-bit in q8). */
   quantized: string[];
+  /** Element type of logits and the KV cache. */
+  floatType: 'float32' | 'float16';
 }
 
 const NEG = -3.4028234663852886e38; // float32 lowest: masked scores, never -Infinity (a fully masked row stays finite)
 
-/** [out, in] weight -> [in, out] f32 for MatMul(x, W^T). */
+/** [out, in] weight -> [in, out] values for MatMul(x, W^T). */
 function transposed(t: Tensor): Float32Array {
   const [rows, cols] = t.shape;
   const w = toFloat32(t);
@@ -60,6 +71,11 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
   const G = H / KV;
   const useNBits = opts.matmulNBits ?? true;
   const accuracyLevel = opts.accuracyLevel ?? 1;
+  const FT = opts.float16 ? DataType.FLOAT16 : DataType.FLOAT;
+  /** Float values in the graph's float type. */
+  const fdata = (v: Float32Array) => (opts.float16 ? encode('f16', v) : v);
+  const fweight = (name: string, shape: readonly number[], v: Float32Array) => g.weight(name, FT, shape, fdata(v));
+  const fconst = (name: string, v: number[]) => fweight(g.fresh(name), [], Float32Array.from(v));
   const g = new GraphBuilder('decoder', ONNX_OPSET).useDomain(MS_DOMAIN, 1);
   const quantized: string[] = [];
   const tensor = (name: string) => {
@@ -75,8 +91,8 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
   const past: [string, string][] = [];
   for (let l = 0; l < c.numLayers; l++) {
     past.push([
-      g.input(`past_key_values.${l}.key`, DataType.FLOAT, ['batch_size', KV, 'past_sequence_length', hd]),
-      g.input(`past_key_values.${l}.value`, DataType.FLOAT, ['batch_size', KV, 'past_sequence_length', hd]),
+      g.input(`past_key_values.${l}.key`, FT, ['batch_size', KV, 'past_sequence_length', hd]),
+      g.input(`past_key_values.${l}.value`, FT, ['batch_size', KV, 'past_sequence_length', hd]),
     ]);
   }
 
@@ -86,8 +102,9 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
   const linear = (x: string, name: string, bias?: string): string => {
     const t = tensor(name);
     let y: string;
-    if (useNBits && fitsMatMulNBits(t)) {
-      const w = toMatMulNBits(t);
+    const q4 = useNBits && fitsMatMulNBits(t), q8 = !!opts.q8MatMulNBits && fitsQ8MatMulNBits(t);
+    if (q4 || q8) {
+      const w = q4 ? toMatMulNBits(t) : q8ToMatMulNBits(t);
       quantized.push(name);
       const b = g.weight(`${name}_Q${w.bits}`, DataType.UINT8, [w.n, w.k / w.blockSize, (w.blockSize * w.bits) / 8], w.b);
       const s = g.weight(`${name}_scales`, DataType.FLOAT, [w.scales.length], w.scales);
@@ -95,22 +112,25 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
       y = g.op('MatMulNBits', [x, b, s, z], { K: w.k, N: w.n, bits: w.bits, block_size: w.blockSize, accuracy_level: accuracyLevel },
         { domain: MS_DOMAIN, name: `${name}_MatMulNBits` });
     } else {
-      const w = g.weight(`${name}_T`, DataType.FLOAT, [t.shape[1], t.shape[0]], transposed(t));
+      const w = fweight(`${name}_T`, [t.shape[1], t.shape[0]], transposed(t));
       y = g.op('MatMul', [x, w], {}, { name: `${name}_MatMul` });
     }
-    if (bias && model.tensors.has(bias)) y = g.op('Add', [y, g.weight(bias, DataType.FLOAT, tensor(bias).shape, toFloat32(tensor(bias)))]);
+    if (bias && model.tensors.has(bias)) y = g.op('Add', [y, fweight(bias, tensor(bias).shape, toFloat32(tensor(bias)))]);
     return y;
   };
   const eps = g.constFloat('rms_eps', [c.rmsNormEps], []);
-  const rmsNorm = (x: string, weight: string): string => {
-    const w = g.weight(weight, DataType.FLOAT, tensor(weight).shape, toFloat32(tensor(weight)));
+  const toF32 = (t: string) => (opts.float16 ? g.op('Cast', [t], { to: DataType.FLOAT }) : t);
+  const fromF32 = (t: string) => (opts.float16 ? g.op('Cast', [t], { to: DataType.FLOAT16 }) : t);
+  const rmsNorm = (input: string, weight: string): string => {
+    const w = fweight(weight, tensor(weight).shape, toFloat32(tensor(weight)));
+    const x = toF32(input); // float32 statistics in the fp16 variant: x*x overflows float16 on real models
     const ms = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
     const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [ms, eps])])]);
-    return g.op('Mul', [g.op('Mul', [x, inv]), w]);
+    return g.op('Mul', [fromF32(g.op('Mul', [x, inv])), w]);
   };
 
   // ---- embeddings
-  const embedTable = g.weight(EMBED, DataType.FLOAT, tensor(EMBED).shape, toFloat32(tensor(EMBED)));
+  const embedTable = fweight(EMBED, tensor(EMBED).shape, toFloat32(tensor(EMBED)));
   let x = g.op('Gather', [embedTable, inputIds], { axis: 0 }, { name: 'embed' });
 
   // ---- RoPE: cos/sin [batch, 1, seq, head_dim] (rotate_half layout) gathered by position_ids from tables
@@ -126,7 +146,7 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
   }
   const axes1 = i64('axes_1', [1]);
   const table = (name: string, values: Float32Array) => {
-    const w = g.weight(name, DataType.FLOAT, [c.maxPositions, half], values);
+    const w = fweight(name, [c.maxPositions, half], values);
     const t = g.op('Gather', [w, positionIds], { axis: 0 }); // [b, s, half]
     return g.op('Unsqueeze', [g.op('Concat', [t, t], { axis: -1 }), axes1], {}, { name }); // [b, 1, s, hd]
   };
@@ -157,7 +177,7 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
   const padding = g.op('Unsqueeze', [g.op('Cast', [attentionMask], { to: DataType.BOOL }), i64('axes_123', [1, 2, 3])]); // [b,1,1,1,total]
   const mask = g.op('And', [causal, padding], {}, { name: 'attn_mask' }); // [b,1,1,seq,total]
   const negInf = g.constFloat('neg', [NEG], []);
-  const scale = g.constFloat('attn_scale', [1 / Math.sqrt(hd)], []);
+  const scale = fconst('attn_scale', [1 / Math.sqrt(hd)]);
 
   const headsShape = (n: number) => i64(`shape_heads_${n}`, [0, 0, n, hd]);
   const qShape = headsShape(H), kvShape = KV === H ? qShape : headsShape(KV);
@@ -179,7 +199,7 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
     const kg = g.op('Unsqueeze', [presentK, i64(`axes_2_${l}`, [2])]); // [b,KV,1,T,hd]
     const vg = g.op('Unsqueeze', [presentV, i64(`axes_2v_${l}`, [2])]);
     const scores = g.op('MatMul', [qg, g.op('Transpose', [kg], { perm: [0, 1, 2, 4, 3] })]); // [b,KV,G,s,T]
-    const probs = g.op('Softmax', [g.op('Where', [mask, scores, negInf])], { axis: -1 });
+    const probs = fromF32(g.op('Softmax', [g.op('Where', [mask, toF32(scores), negInf])], { axis: -1 })); // f32, as HF
     const ctx = g.op('Reshape', [g.op('MatMul', [probs, vg]), headsBack]); // [b,H,s,hd]
     const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), mergeShape]); // [b,s,H*hd]
     x = g.op('Add', [x, linear(merged, L(l, 'self_attn.o_proj.weight'))], {}, { name: `residual_attn_${l}` });
@@ -201,11 +221,12 @@ export function buildDecoder(input: Model, opts: DecoderOptions = {}): { files: 
     logits = g.op('Identity', [head], {}, { output: 'logits' });
   }
 
-  g.output(logits, DataType.FLOAT, ['batch_size', 'sequence_length', c.vocabSize]);
+  g.output(logits, FT, ['batch_size', 'sequence_length', c.vocabSize]);
   for (let l = 0; l < c.numLayers; l++) {
-    g.output(`present.${l}.key`, DataType.FLOAT, ['batch_size', KV, 'total_sequence_length', hd]);
-    g.output(`present.${l}.value`, DataType.FLOAT, ['batch_size', KV, 'total_sequence_length', hd]);
+    g.output(`present.${l}.key`, FT, ['batch_size', KV, 'total_sequence_length', hd]);
+    g.output(`present.${l}.value`, FT, ['batch_size', KV, 'total_sequence_length', hd]);
   }
   const files = g.build({ docString: `${c.architecture} decoder with KV cache, exported by compression-lab from ${input.source.name}`, ...opts.build });
-  return { files, signature: { numLayers: c.numLayers, numKvHeads: KV, headDim: hd, vocabSize: c.vocabSize, quantized } };
+  const floatType = opts.float16 ? 'float16' : 'float32';
+  return { files, signature: { numLayers: c.numLayers, numKvHeads: KV, headDim: hd, vocabSize: c.vocabSize, quantized, floatType } };
 }

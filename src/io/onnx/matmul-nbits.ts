@@ -22,7 +22,10 @@ export interface MatMulNBitsWeight {
   /** uint8 [n, k / blockSize, blockSize * bits / 8] */
   readonly b: Uint8Array;
   readonly scales: Float32Array;
-  /** Float zero points [N * blocks], or uint4 packed two per byte, each row padded to a byte: [N * ceil(blocks / 2)]. */
+  /**
+   * Float zero points [N * blocks], or packed: uint4 two per byte, each row padded to a byte ([N * ceil(blocks / 2)]);
+   * uint8 one per block for 8 bits.
+   */
   readonly zeroPoints: Float32Array | Uint8Array;
 }
 
@@ -114,7 +117,7 @@ export function quantizeMatMulNBits(t: Tensor, group: IntGroup = 32): Tensor {
 }
 
 function zeroPoint(w: MatMulNBitsWeight, block: number): number {
-  if (w.zeroPoints instanceof Float32Array) return w.zeroPoints[block];
+  if (w.zeroPoints instanceof Float32Array || w.bits === 8) return w.zeroPoints[block]; // float, or one uint8 per block
   const perRow = w.k / w.blockSize, rowBytes = Math.ceil(perRow / 2);
   const row = Math.floor(block / perRow), j = block % perRow;
   return (w.zeroPoints[row * rowBytes + (j >> 1)] >> ((j & 1) * 4)) & 15;

@@ -4,11 +4,12 @@
 // carries only its types.
 import type * as Ort from 'onnxruntime-web';
 import type { ModelConfig } from '../../model/config';
+import { f16ToF32 } from '../../model/half';
 
 /** The parts of an onnxruntime module this needs (onnxruntime-web and onnxruntime-node both have them). */
 export interface OrtModule {
   InferenceSession: { create(model: Uint8Array, options?: Ort.InferenceSession.SessionOptions): Promise<Ort.InferenceSession> };
-  Tensor: new (type: 'int64' | 'float32', data: BigInt64Array | Float32Array, dims: readonly number[]) => Ort.Tensor;
+  Tensor: new (type: 'int64' | 'float32' | 'float16', data: BigInt64Array | Float32Array | Uint16Array, dims: readonly number[]) => Ort.Tensor;
 }
 
 export interface OrtDecoderOptions {
@@ -20,6 +21,8 @@ export interface OrtDecoderOptions {
   kvOnGpu?: boolean;
   /** ONNX external data files, by the name the graph gives them. */
   externalData?: { path: string; data: Uint8Array }[];
+  /** KV cache and logits type of the graph: 'float16' for model_fp16.onnx (default 'float32'). */
+  floatType?: 'float32' | 'float16';
   /** Anything else for InferenceSession.create (log levels, graph optimization ...). */
   sessionOptions?: Ort.InferenceSession.SessionOptions;
 }
@@ -61,7 +64,10 @@ export class OrtDecoder {
   reset() {
     this.disposePast();
     const c = this.config;
-    this.past = Array.from({ length: 2 * c.numLayers }, () => new this.ort.Tensor('float32', new Float32Array(0), [1, c.numKvHeads, 0, c.headDim]));
+    const empty = () => (this.opts.floatType === 'float16'
+      ? new this.ort.Tensor('float16', new Uint16Array(0), [1, c.numKvHeads, 0, c.headDim])
+      : new this.ort.Tensor('float32', new Float32Array(0), [1, c.numKvHeads, 0, c.headDim]));
+    this.past = Array.from({ length: 2 * c.numLayers }, empty);
     this.pos = 0;
   }
 
@@ -91,7 +97,10 @@ export class OrtDecoder {
     this.disposePast();
     this.past = Array.from({ length: this.config.numLayers }, (_, l) => [out[`present.${l}.key`], out[`present.${l}.value`]]).flat();
     this.pos += n;
-    const logits = (await out.logits.getData()) as Float32Array;
+    const raw = await out.logits.getData();
+    // float16 logits come as Uint16Array (or Float16Array where the platform has one)
+    const logits = raw instanceof Float32Array ? raw
+      : raw instanceof Uint16Array ? Float32Array.from(raw, f16ToF32) : Float32Array.from(raw as ArrayLike<number>);
     const V = this.config.vocabSize;
     return lastOnly ? logits.slice((n - 1) * V) : logits;
   }
