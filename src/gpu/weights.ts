@@ -9,8 +9,9 @@ import type { AdapterClass } from './device';
 import {
   QUANT_MATMUL, matmulF32, matmulF32Blocked, matvecF32, matvecF32Serial, matvecF32Vec4, type QuantFormat,
 } from './kernels';
+import { SPARSE_MATMUL, uploadSparse, type SparseFormat } from './sparse';
 
-export type GpuWeightFormat = 'f32' | QuantFormat;
+export type GpuWeightFormat = 'f32' | QuantFormat | SparseFormat;
 
 export interface GpuWeight {
   readonly format: GpuWeightFormat;
@@ -74,7 +75,8 @@ export function uploadMatrix(device: GPUDevice, label: string, parts: readonly T
   // Parts stored in different formats (a mixed-precision q|k|v) meet in f32: one matmul reads one format,
   // and the CPU oracle decodes to f32 too, so results are unchanged; only that group's memory grows.
   const dtype = parts.every((t) => t.dtype === parts[0].dtype) ? parts[0].dtype : 'f32';
-  return UPLOAD[dtype](device, label, parts);
+  // an f32/f16 matrix that is exactly 2:4 or 4:8 (a pruned model) goes up packed, losslessly (sparse.ts)
+  return uploadSparse(device, label, parts) ?? UPLOAD[dtype](device, label, parts);
 }
 
 /**
@@ -115,6 +117,9 @@ export const MATMUL: Record<GpuWeightFormat, Record<AdapterClass, MatmulKernels>
     gpu: { batch: k.matmul, single: k.matvec },
     cpu: { batch: k.matmulBlocked, single: k.matvecSerial },
   }])) as Record<QuantFormat, Record<AdapterClass, MatmulKernels>>),
+  ...(Object.fromEntries(Object.entries(SPARSE_MATMUL).map(([format, k]) => [format, {
+    gpu: { batch: k.gpu, single: k.gpu }, cpu: { batch: k.cpu, single: k.cpu },
+  }])) as Record<SparseFormat, Record<AdapterClass, MatmulKernels>>),
 };
 
 /** Every kernel that reads weights in these formats on this kernel family (what a runtime must compile). */

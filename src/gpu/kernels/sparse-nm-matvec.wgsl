@@ -1,0 +1,89 @@
+// y = x W^T (+ bias) (+ y) with W [outDim, inDim] packed N:M (model/dtypes/sparse-nm.ts): only the N kept
+// weights of every M inputs are read and multiplied, each gathering its input through a log2(M)-bit index.
+// `w` is the packed matrix: the values (f32, or f16 pairs when F16 = 1), then each row's index words.
+// TPR invocations share an output and stride over the row's index words (a word covers GPW groups), so a
+// warp reads consecutive index words and consecutive runs of values; row m of x is workgroup z, as in
+// matvec.wgsl, which also makes this the batch kernel (the weights are re-read per row: fine for the decode
+// this format is for, and for short prompts). TPR = 1 (one invocation per output) is the CPU-adapter variant.
+// flags: bit 0 adds bias[n]; bit 1 accumulates into out (the fused residual add).
+
+struct Params {
+  rows: u32,
+  inDim: u32,
+  outDim: u32,
+  flags: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+override N: u32 = 2u;
+override M: u32 = 4u;
+override IB: u32 = 2u;  // log2(M)
+override F16: u32 = 0u; // values stored as f16 pairs
+override TPR: u32 = 64u; // invocations per output, a power of two
+override RPW: u32 = 4u;  // outputs per workgroup
+
+var<workgroup> partial: array<f32, TPR * RPW>;
+
+fn value(i: u32) -> f32 {
+  if (F16 == 1u) {
+    let pair = unpack2x16float(w[i >> 1u]);
+    return select(pair.x, pair.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(w[i]);
+}
+
+@compute @workgroup_size(TPR * RPW)
+fn main(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(num_workgroups) nwg: vec3u,
+  @builtin(local_invocation_index) t: u32,
+) {
+  let lane = t % TPR;
+  let n = (wid.x + wid.y * nwg.x) * RPW + t / TPR;
+  let m = wid.z;
+  var s = 0.0;
+  if (n < p.outDim) {
+    let groups = p.inDim / M;
+    let gpw = 32u / (N * IB);
+    let wordsPerRow = (groups + gpw - 1u) / gpw;
+    let valueWords = p.outDim * groups * N / (1u + F16);
+    let io = valueWords + n * wordsPerRow;
+    let vo = n * groups * N;
+    let xo = m * p.inDim;
+    for (var u = lane; u < wordsPerRow; u += TPR) {
+      let bits = w[io + u];
+      let g0 = u * gpw;
+      let g1 = min(g0 + gpw, groups);
+      for (var g = g0; g < g1; g++) {
+        let field = bits >> ((g - g0) * N * IB);
+        for (var k = 0u; k < N; k++) {
+          let j = (field >> (k * IB)) & (M - 1u);
+          s += value(vo + g * N + k) * x[xo + g * M + j];
+        }
+      }
+    }
+  }
+  partial[t] = s;
+  workgroupBarrier();
+  for (var stride = TPR / 2u; stride > 0u; stride /= 2u) {
+    if (lane < stride) {
+      partial[t] += partial[t + stride];
+    }
+    workgroupBarrier();
+  }
+  if (lane == 0u && n < p.outDim) {
+    var v = partial[t];
+    if ((p.flags & 1u) != 0u) {
+      v += bias[n];
+    }
+    if ((p.flags & 2u) != 0u) {
+      v += out[m * p.outDim + n];
+    }
+    out[m * p.outDim + n] = v;
+  }
+}

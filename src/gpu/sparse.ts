@@ -1,0 +1,63 @@
+// Packed N:M weights on the GPU (model/dtypes/sparse-nm.ts): their formats, the sparse matmul kernels that
+// read them (sparse-nm-matvec.wgsl: only the kept weights are read and multiplied), and the upload that packs
+// a matrix which is exactly N:M. Packing is lossless (values keep their stored f32 or f16), so a pruned model
+// computes the same on the GPU with 17/32 (2:4, f32) of the weight bytes; weights.ts tries it for every
+// f32 and f16 matrix.
+import { isNmSparse, NM_PATTERNS, nmBytes, packNm, type NmLayout, type NmPattern, type NmValueType } from '../model/dtypes/sparse-nm';
+import { toFloat32, type Tensor } from '../model/tensor';
+import { uploadBuffer } from './buffers';
+import { defineKernel, split } from './kernel';
+import sparseNmMatvecWgsl from './kernels/sparse-nm-matvec.wgsl?raw';
+
+export type SparseFormat = `nm${2 | 4}_${4 | 8}_${NmValueType}`;
+
+const FORMATS = Object.fromEntries(
+  (Object.keys(NM_PATTERNS) as NmPattern[]).flatMap((pattern) => (['f32', 'f16'] as const).map((valueType) => {
+    const { n, m } = NM_PATTERNS[pattern];
+    return [`nm${n}_${m}_${valueType}`, { n, m, valueType }];
+  })),
+) as Record<SparseFormat, { n: number; m: number; valueType: NmValueType }>;
+
+export const sparseFormat = (n: number, m: number, valueType: NmValueType) => `nm${n}_${m}_${valueType}` as SparseFormat;
+
+const matmulParams = { rows: 'u32', inDim: 'u32', outDim: 'u32', flags: 'u32' } as const;
+const matmulBuffers = { x: 'read', w: 'read', bias: 'read', out: 'read_write' } as const;
+
+function sparseKernel(format: SparseFormat, TPR: number, RPW: number) {
+  const { n, m, valueType } = FORMATS[format];
+  return defineKernel({
+    label: `sparse_matvec_${format}${TPR === 1 ? '_serial' : ''}`, code: sparseNmMatvecWgsl,
+    constants: { N: n, M: m, IB: Math.log2(m), F16: valueType === 'f16' ? 1 : 0, TPR, RPW },
+    params: matmulParams, buffers: matmulBuffers,
+    grid: (p) => [...split(Math.ceil(p.outDim / RPW)), p.rows],
+  });
+}
+
+/** Per format: 64 invocations per output (GPUs) and one per output (CPU adapters); rows are grid z for both. */
+export const SPARSE_MATMUL = Object.fromEntries(
+  (Object.keys(FORMATS) as SparseFormat[]).map((f) => [f, { gpu: sparseKernel(f, 64, 4), cpu: sparseKernel(f, 1, 64) }]),
+) as Record<SparseFormat, { gpu: ReturnType<typeof sparseKernel>; cpu: ReturnType<typeof sparseKernel> }>;
+
+/**
+ * The row-stacked `parts` packed N:M when all are f32 (or all f16) and exactly 2:4 (tried first) or 4:8;
+ * undefined otherwise, and then the caller uploads them dense.
+ */
+export function uploadSparse(device: GPUDevice, label: string, parts: readonly Tensor[]): { format: SparseFormat; buffer: GPUBuffer; shape: number[]; bytes: number } | undefined {
+  const valueType = parts[0].dtype;
+  if ((valueType !== 'f32' && valueType !== 'f16') || parts.some((t) => t.dtype !== valueType)) return undefined;
+  const cols = parts[0].shape[1], rows = parts.reduce((s, t) => s + t.shape[0], 0);
+  const decoded = parts.map(floats);
+  for (const pattern of Object.keys(NM_PATTERNS) as NmPattern[]) {
+    const { n, m } = NM_PATTERNS[pattern];
+    if (!decoded.every((v) => isNmSparse(v, cols, n, m))) continue;
+    const values = new Float32Array(rows * cols);
+    decoded.reduce((at, v) => (values.set(v, at), at + v.length), 0);
+    const layout: NmLayout = { n, m, valueType, rows, cols };
+    const packed = packNm(values, layout);
+    return { format: sparseFormat(n, m, valueType), buffer: uploadBuffer(device, label, packed.words), shape: [rows, cols], bytes: nmBytes(layout) };
+  }
+  return undefined;
+}
+
+/** The tensor's values, without a copy when it is aligned f32 (most matrices fail the N:M test at once). */
+const floats = (t: Tensor) => (t.dtype === 'f32' && t.data.byteOffset % 4 === 0 ? new Float32Array(t.data.buffer, t.data.byteOffset, t.data.byteLength / 4) : toFloat32(t));
