@@ -139,7 +139,7 @@ export const TRAIN_KERNELS = [
  * Rows grouped by token for embeddingBackward: [ids (U) | starts (U + 1) | rows (N)], where unique
  * token ids[u] owns rows[starts[u] .. starts[u + 1]), rows ascending (a fixed summation order).
  */
-export function embeddingIndex(tokens: ArrayLike<number>): { index: Uint32Array; uniques: number } {
+export function embeddingIndex(tokens: ArrayLike<number>): { index: Uint32Array<ArrayBuffer>; uniques: number } {
   const byToken = new Map<number, number[]>();
   for (let r = 0; r < tokens.length; r++) {
     const rows = byToken.get(tokens[r]);

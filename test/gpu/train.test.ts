@@ -1,0 +1,156 @@
+// The WebGPU trainer on stories260K: one step's gradients against the CPU backward of
+// src/passes/distill/model-grad.ts (cross-entropy, and KL to teacher logits mixed with it), and a
+// few steps of fine-tuning on TinyStories text lowering the loss. Shapes stay small (SwiftShader).
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { getNodeGpuDevice } from '../../node/gpu';
+import { GpuTrainer, type TrainBatch } from '../../src/gpu/train/trainer';
+import type { Model } from '../../src/model/model';
+import { createTokenizer } from '../../src/model/tokenizer/index';
+import { backwardModel, forwardModel } from '../../src/passes/distill/model-grad';
+import { crossEntropyBackward, klBackward } from '../../src/passes/distill/ops';
+import { weightsOf } from '../../src/passes/distill/params';
+import { describeWithShared, sharedPath, STORIES } from '../fixtures';
+import { loadStoriesGguf } from '../stories';
+
+const SEQUENCES = 2, SEQ_LEN = 32;
+
+/** Sequences of SEQ_LEN tokens from `tokens` at `start`, each row's target the token after it. */
+function batchAt(tokens: number[], start: number): TrainBatch {
+  const ids: number[] = [], targets: number[] = [];
+  for (let s = 0; s < SEQUENCES; s++) {
+    const o = start + s * SEQ_LEN;
+    ids.push(...tokens.slice(o, o + SEQ_LEN));
+    targets.push(...tokens.slice(o + 1, o + SEQ_LEN + 1));
+  }
+  return { tokens: ids, targets };
+}
+
+/** CPU gradients of the same loss: each sequence through forwardModel, losses over all rows, backwardModel. */
+function cpuGradients(model: Model, b: TrainBatch, kd?: { weight: number; temperature: number }) {
+  const c = model.config, V = c.vocabSize;
+  const w = weightsOf(model);
+  const runs = Array.from({ length: SEQUENCES }, (_, s) => forwardModel(c, (n) => w.get(n), Array.from(b.tokens).slice(s * SEQ_LEN, (s + 1) * SEQ_LEN)));
+  const logits = new Float32Array(SEQUENCES * SEQ_LEN * V);
+  runs.forEach((r, s) => logits.set(r.logits, s * SEQ_LEN * V));
+  const ce = crossEntropyBackward(logits, b.targets!, V);
+  const dlogits = ce.dlogits;
+  let kl = NaN;
+  if (kd) {
+    const k = klBackward(logits, b.teacherLogits!, V, kd.temperature);
+    kl = k.loss;
+    for (let i = 0; i < dlogits.length; i++) dlogits[i] += kd.weight * k.dlogits[i];
+  }
+  const grads = new Map([...w].map(([n, a]) => [n, new Float32Array(a.length)]));
+  runs.forEach((r, s) => backwardModel(c, (n) => w.get(n), r.tape, dlogits.subarray(s * SEQ_LEN * V, (s + 1) * SEQ_LEN * V), (n) => grads.get(n)));
+  return { grads, ce: ce.loss, kl };
+}
+
+/** Worst relative error over tensors: max |gpu - cpu| / max |cpu| per tensor. */
+function worstRelative(gpu: Map<string, Float32Array>, cpu: Map<string, Float32Array>) {
+  let worst = 0, at = '';
+  for (const [name, want] of cpu) {
+    const got = gpu.get(name);
+    expect(got, name).toBeDefined();
+    let diff = 0, mag = 0;
+    for (let i = 0; i < want.length; i++) {
+      diff = Math.max(diff, Math.abs(got![i] - want[i]));
+      mag = Math.max(mag, Math.abs(want[i]));
+    }
+    expect(mag, `${name} has a non-zero gradient`).toBeGreaterThan(0);
+    if (diff / mag > worst) [worst, at] = [diff / mag, name];
+  }
+  return { worst, at };
+}
+
+describeWithShared('GPU trainer on stories260K', [STORIES.gguf, STORIES.tinystories], () => {
+  let model: Model;
+  let tokens: number[];
+  let device: GPUDevice;
+
+  beforeAll(async () => {
+    model = await loadStoriesGguf();
+    tokens = createTokenizer(model.tokenizer!).encode(readFileSync(sharedPath(STORIES.tinystories), 'utf8').slice(0, 20_000));
+    device = await getNodeGpuDevice();
+  });
+
+  it('cross-entropy gradients of every weight match the CPU backward (relative 1e-4)', async () => {
+    const trainer = await GpuTrainer.create(device, model, { sequences: SEQUENCES, seqLen: SEQ_LEN });
+    const b = batchAt(tokens, 0);
+    b.targets = Array.from(b.targets!, (t, i) => (i % 7 === 3 ? -1 : t)); // some rows without a target
+    const loss = await trainer.backward(b);
+    const want = cpuGradients(model, b);
+    const { worst, at } = worstRelative(await trainer.gradients(), want.grads);
+    console.log(`stories260K CE ${loss.ce.toFixed(5)} (CPU ${want.ce.toFixed(5)}); worst gradient rel. error ${worst.toExponential(2)} (${at})`);
+    expect(Math.abs(loss.ce - want.ce)).toBeLessThan(1e-4);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+    trainer.dispose();
+  });
+
+  it('KL to teacher logits (T = 2) plus cross-entropy: gradients match the CPU backward', async () => {
+    const temperature = 2, klWeight = 0.5;
+    const trainer = await GpuTrainer.create(device, model, { sequences: SEQUENCES, seqLen: SEQ_LEN, temperature, klWeight });
+    const b = batchAt(tokens, 300);
+    // a teacher that disagrees: the student's own logits would give KL 0 and no gradient
+    let seed = 1;
+    b.teacherLogits = Float32Array.from({ length: SEQUENCES * SEQ_LEN * model.config.vocabSize }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 8 - 4);
+    const loss = await trainer.backward(b);
+    const want = cpuGradients(model, b, { weight: klWeight, temperature });
+    const { worst, at } = worstRelative(await trainer.gradients(), want.grads);
+    console.log(`stories260K KD: KL ${loss.kl.toFixed(5)} (CPU ${want.kl.toFixed(5)}); worst gradient rel. error ${worst.toExponential(2)} (${at})`);
+    expect(Math.abs(loss.kl - want.kl) / want.kl).toBeLessThan(1e-4);
+    expect(loss.loss).toBeCloseTo(loss.ce + klWeight * loss.kl, 6);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+    trainer.dispose();
+  });
+
+  let trainer: GpuTrainer | undefined;
+  afterAll(() => trainer?.dispose());
+
+  it('20 AdamW steps on TinyStories text lower the loss on those batches; clipped, and the weights come back as a model', async () => {
+    trainer = await GpuTrainer.create(device, model, { sequences: SEQUENCES, seqLen: SEQ_LEN, adamw: { maxGradNorm: 1, weightDecay: 0.01 } });
+    const batches = [0, 1, 2, 3].map((i) => batchAt(tokens, 1000 + i * SEQUENCES * SEQ_LEN));
+    const evalLoss = async () => {
+      let s = 0;
+      for (const b of batches) s += (await trainer!.backward(b)).ce;
+      return s / batches.length;
+    };
+    const before = await evalLoss();
+    const log: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const r = await trainer.step(batches[i % batches.length], 2e-3);
+      expect(Number.isFinite(r.gradNorm) && r.gradNorm > 0).toBe(true);
+      log.push(r.ce);
+    }
+    const after = await evalLoss();
+    console.log(`GPU fine-tune stories260K, 20 steps of ${SEQUENCES}x${SEQ_LEN} tokens at lr 2e-3: CE ${before.toFixed(4)} -> ${after.toFixed(4)}; per step ${log.map((v) => v.toFixed(3)).join(' ')}`);
+    expect(trainer.steps).toBe(20);
+    expect(after).toBeLessThan(before - 0.1);
+    const tuned = await trainer.toModel();
+    expect(tuned.tensors.get('model.layers.0.mlp.down_proj.weight')!.dtype).toBe('f32');
+    expect(tuned.tensors.get('model.norm.weight')!.data).not.toEqual(model.tensors.get('model.norm.weight')!.data);
+  });
+
+  it('gradient accumulation over two micro-batches equals one step over their rows', async () => {
+    const t1 = await GpuTrainer.create(device, model, { sequences: SEQUENCES, seqLen: SEQ_LEN });
+    const t2 = await GpuTrainer.create(device, model, { sequences: 2 * SEQUENCES, seqLen: SEQ_LEN });
+    const a = batchAt(tokens, 4000), b = batchAt(tokens, 4000 + SEQUENCES * SEQ_LEN);
+    const l1 = await t1.backward([a, b]);
+    const l2 = await t2.backward({ tokens: [...Array.from(a.tokens), ...Array.from(b.tokens)], targets: [...Array.from(a.targets!), ...Array.from(b.targets!)] });
+    expect(l1.ce).toBeCloseTo(l2.ce, 5);
+    const { worst } = worstRelative(await t1.gradients(), await t2.gradients());
+    expect(worst).toBeLessThanOrEqual(1e-5);
+    t1.dispose();
+    t2.dispose();
+  });
+
+  it('rejects bad batches with errors naming the problem', async () => {
+    const t = await GpuTrainer.create(device, model, { sequences: 1, seqLen: 4 });
+    await expect(t.backward({ tokens: [1, 2, 3], targets: [1, 2, 3] })).rejects.toThrow(/3 tokens, the trainer takes 1 x 4/);
+    await expect(t.backward({ tokens: [1, 2, 3, 999], targets: [1, 2, 3, 4] })).rejects.toThrow(/token id 999 outside vocabulary/);
+    await expect(t.backward({ tokens: [1, 2, 3, 4] })).rejects.toThrow(/neither targets nor teacher logits/);
+    await expect(t.backward({ tokens: [1, 2, 3, 4], teacherLogits: new Float32Array(5) })).rejects.toThrow(/5 teacher logits/);
+    await expect(GpuTrainer.create(device, model, { sequences: 1, seqLen: 100_000 })).rejects.toThrow(/seqLen 100000/);
+    t.dispose();
+  });
+});
