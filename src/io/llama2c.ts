@@ -85,16 +85,27 @@ function layout(h: Header, c: ModelConfig): { names: string[]; shape: number[] }
 export const isLlama2cV1 = (head: Uint8Array) =>
   head.length >= 4 && new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true) === MAGIC_V1;
 
+/**
+ * The file size the header implies, from the header alone: a corrupt header may claim 2^20 layers, and the
+ * layout (one name per tensor) must not be built before the file is known to hold them.
+ */
+function impliedBytes(h: Header, c: ModelConfig): number {
+  const D = c.hiddenSize, F = c.intermediateSize, kv = c.numKvHeads * c.headDim;
+  const perLayer = 2 * D + 2 * D * D + 2 * kv * D + 3 * F * D;
+  const legacyTables = h.version === 0 ? 2 * c.maxPositions * (c.headDim / 2) : 0;
+  return h.dataOffset + 4 * (c.numLayers * perLayer + D + c.vocabSize * D * (h.shared ? 1 : 2) + legacyTables);
+}
+
 export async function readLlama2c(src: ByteSource, tokenizer?: TokenizerSpec, opts: LoadOptions = {}): Promise<Model> {
   const h = await readHeader(src);
   const config = configFrom(h);
-  const plan = layout(h, config);
-  const expected = h.dataOffset + plan.reduce((s, a) => s + a.names.length * numel(a.shape) * 4, 0);
+  const expected = impliedBytes(h, config);
   // A shared-classifier file may omit the trailing legacy tables; anything else must match exactly.
   if (src.size !== expected) {
     throw new FormatError('llama2.c', src.name,
       `size ${src.size} bytes does not match the header (dim ${h.dim}, layers ${h.nLayers}, vocab ${h.vocab}), which implies ${expected}`);
   }
+  const plan = layout(h, config);
   const tensors = new Map<string, Tensor>();
   let offset = h.dataOffset;
   let done = 0;
@@ -108,6 +119,7 @@ export async function readLlama2c(src: ByteSource, tokenizer?: TokenizerSpec, op
       opts.onProgress?.({ done: ++done, total, stage: 'tensors' });
     }
   }
+  if (offset !== expected) throw new Error(`llama2.c reader: the layout reads ${offset} bytes, the header implies ${expected}`);
   checkComplete(config, tensors, src.name);
   return { config, tensors, tokenizer, source: { format: 'llama2c', name: src.name } };
 }

@@ -20,14 +20,23 @@ interface ModelFormat {
 export const isTokenizerBin = (name: string) => /^(tok\d*|tokenizer)\.bin$/i.test(name);
 const startsWith = (head: Uint8Array | undefined, magic: number[]) => !!head && magic.every((b, i) => head[i] === b);
 
+async function jsonFile(src: ByteSource): Promise<unknown> {
+  try {
+    return JSON.parse(await readText(src));
+  } catch (e) {
+    if (e instanceof SyntaxError) throw new FormatError('JSON', src.name, e.message);
+    throw e;
+  }
+}
+
 async function hfTokenizer(files: FileSet): Promise<TokenizerSpec | undefined> {
   const tj = files.get('tokenizer.json');
   if (!tj) return undefined;
   const cfg = files.get('tokenizer_config.json');
   return {
     kind: 'hf',
-    tokenizerJson: JSON.parse(await readText(tj)),
-    tokenizerConfig: cfg ? JSON.parse(await readText(cfg)) : undefined,
+    tokenizerJson: await jsonFile(tj),
+    tokenizerConfig: cfg ? await jsonFile(cfg) : undefined,
   };
 }
 

@@ -3,6 +3,7 @@
 // does the wire encoding and we never paste bytes. Only messages an inference graph uses are listed
 // (no training info, functions or sparse tensors); decoding a file with more skips those fields.
 import protobuf from 'protobufjs/light.js';
+import { FormatError } from '../errors';
 
 /** TensorProto.DataType */
 export const DataType = {
@@ -180,8 +181,15 @@ export function encodeModel(model: ModelProto): Uint8Array {
   return T.encode(T.fromObject(model)).finish();
 }
 
-/** Parse .onnx bytes (for inspection and tests); int64 fields come back as numbers. */
-export function decodeModel(bytes: Uint8Array): ModelProto {
+/** Parse .onnx bytes (for inspection and tests); int64 fields come back as numbers. Damaged bytes: FormatError. */
+export function decodeModel(bytes: Uint8Array, name = 'model.onnx'): ModelProto {
   const T = ModelType();
-  return T.toObject(T.decode(bytes), { longs: Number, defaults: false, arrays: true }) as ModelProto;
+  let decoded;
+  try {
+    decoded = T.decode(bytes);
+  } catch (e) {
+    // protobufjs reports a field running past the end as a RangeError ("index out of range: 23 + 116 > 132")
+    throw new FormatError('ONNX', name, `protobuf does not decode: ${(e as Error).message}`);
+  }
+  return T.toObject(decoded, { longs: Number, defaults: false, arrays: true }) as ModelProto;
 }

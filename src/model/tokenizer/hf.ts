@@ -61,24 +61,26 @@ export class HfTokenizer implements Tokenizer {
       throw new Error('tokenizer.json: not a tokenizer definition (no "model" object)');
     }
     const config = (spec.tokenizerConfig ?? {}) as Json;
+    // the library builds its pipeline lazily in places: a damaged tokenizer.json (a post_processor of the
+    // wrong shape) fails on the first encode, so the probes below stay inside the same try
     try {
       this.tok = new HfPipeline(json, config);
       for (const key of CONFIG_TOKEN_KEYS) configToken(config, key);
+      for (const [token, id] of this.tok.get_vocab()) this.idToToken[id] = token;
+      this.vocabSize = this.idToToken.length;
+      this.special = new Set([...this.tok.get_added_tokens_decoder().values()].filter((t) => t.special).map((t) => t.id));
+      this.byteLevel = usesByteLevel(json.decoder);
+      // transformers.js cleans up spaces unless told otherwise, which breaks decode(encode(x)) == x;
+      // recent HF configs say false, and a config that asks for it still gets it.
+      this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
+      this.bosId = this.detectBos(config);
+      this.eosId = this.configTokenId(config, 'eos_token') ?? this.firstKnown(EOS_GUESSES);
+      // Llama-style normalizers (Prepend, Metaspace) put a space before "a"; the decoder strips it again.
+      const first = this.tok.encode('a', { add_special_tokens: false }).ids[0];
+      this.dummyPrefix = !this.byteLevel && first !== undefined && (this.idToToken[first] ?? '').startsWith('\u2581');
     } catch (e) {
       throw new Error(`tokenizer.json: cannot build the tokenizer: ${(e as Error).message}`);
     }
-    for (const [token, id] of this.tok.get_vocab()) this.idToToken[id] = token;
-    this.vocabSize = this.idToToken.length;
-    this.special = new Set([...this.tok.get_added_tokens_decoder().values()].filter((t) => t.special).map((t) => t.id));
-    this.byteLevel = usesByteLevel(json.decoder);
-    // transformers.js cleans up spaces unless told otherwise, which breaks decode(encode(x)) == x;
-    // recent HF configs say false, and a config that asks for it still gets it.
-    this.cleanUpSpaces = config.clean_up_tokenization_spaces === true;
-    this.bosId = this.detectBos(config);
-    this.eosId = this.configTokenId(config, 'eos_token') ?? this.firstKnown(EOS_GUESSES);
-    // Llama-style normalizers (Prepend, Metaspace) put a space before "a"; the decoder strips it again.
-    const first = this.tok.encode('a', { add_special_tokens: false }).ids[0];
-    this.dummyPrefix = !this.byteLevel && first !== undefined && (this.idToToken[first] ?? '').startsWith('\u2581');
   }
 
   /**
