@@ -31,14 +31,34 @@ const submissionView = (s: SubmissionRow): SubmissionView => ({
   score: s.score, verdict: s.verdict, submission: JSON.parse(s.payload), signature: s.signature,
 });
 
+/** Deeper than any document of ours; canonical JSON (signing) recurses, so a 10,000-deep recipe must stop here. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Nesting depth of a parsed JSON value, without recursion. */
+function depthOf(root: unknown): number {
+  let max = 0;
+  const stack: [unknown, number][] = [[root, 1]];
+  while (stack.length) {
+    const [v, d] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (d > max) max = d;
+    if (max > MAX_JSON_DEPTH) return max;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) stack.push([x, d + 1]);
+  }
+  return max;
+}
+
 async function jsonBody(c: Context): Promise<unknown> {
   const text = await c.req.text();
   if (!text.trim()) throw new MarketError(400, 'malformed_json', 'empty body: expected a JSON object');
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (e) {
     throw new MarketError(400, 'malformed_json', `body is not valid JSON: ${(e as Error).message}`);
   }
+  if (depthOf(value) > MAX_JSON_DEPTH) throw new MarketError(400, 'too_deep', `body nests deeper than ${MAX_JSON_DEPTH} levels`);
+  return value;
 }
 
 function intParam(v: string | undefined, name: string): number | undefined {

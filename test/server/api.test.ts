@@ -102,6 +102,8 @@ describeEachBackend('market API: validation, 4xx reasons, epochs', (backend) => 
     expect((await call('POST', '/v1/submissions', '')).json.error).toBe('malformed_json');
     const huge = await call('POST', '/v1/submissions', JSON.stringify({ pad: 'x'.repeat(70 * 1024) }));
     expect(huge).toMatchObject({ status: 413, json: { error: 'too_large', message: 'body exceeds 65536 bytes' } });
+    const deep = await call('POST', '/v1/submissions', `${'['.repeat(10_000)}${']'.repeat(10_000)}`);
+    expect(deep).toMatchObject({ status: 400, json: { error: 'too_deep', message: 'body nests deeper than 64 levels' } });
     const env = await signEnvelope(payload(), bob);
     const missing = structuredClone(env) as { payload: Partial<SubmissionPayload> };
     delete missing.payload.nonce;
