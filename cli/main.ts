@@ -8,6 +8,7 @@ import { serveCommand } from './commands/serve';
 import { requestCommand } from './commands/request';
 import { submitCommand } from './commands/submit';
 import { validateCommand } from './commands/validate';
+import { exportCommand } from './commands/export';
 import { UsageError, type Command } from './command';
 
 export const COMMANDS: Record<string, Command> = {
@@ -20,6 +21,7 @@ export const COMMANDS: Record<string, Command> = {
   request: requestCommand,
   submit: submitCommand,
   validate: validateCommand,
+  export: exportCommand,
 };
 
 function usage(): string {

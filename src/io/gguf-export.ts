@@ -3,7 +3,7 @@ import type { Model } from '../model/model';
 import { GGUF_GLOBAL_NAMES, GGUF_LAYER_NAMES } from '../model/names';
 import { convertRopeStyle } from '../model/rope-permute';
 import type { GgufTensor, GgufValue } from './gguf-writer';
-import { asGgufTensor, writeGguf } from './gguf-writer';
+import { asGgufTensor, ggufParts, writeGguf } from './gguf-writer';
 
 const invert = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [v, k]));
 const GLOBAL_OUT = invert(GGUF_GLOBAL_NAMES);
@@ -17,7 +17,19 @@ export function ggufNameOf(canonical: string): string {
   return `blk.${m[1]}.${suffix}`;
 }
 
-export function exportGguf(input: Model, name = input.source.name.replace(/\.\w+$/, '')): Uint8Array {
+/** The GGUF file in one buffer (small models); `exportGgufParts` writes any size without joining tensors. */
+export function exportGguf(input: Model, name?: string): Uint8Array {
+  const { metadata, tensors } = ggufContent(input, name);
+  return writeGguf(metadata, tensors);
+}
+
+/** The GGUF file as byte parts (header, then each tensor's bytes as stored). */
+export function exportGgufParts(input: Model, name?: string): Uint8Array[] {
+  const { metadata, tensors } = ggufContent(input, name);
+  return ggufParts(metadata, tensors);
+}
+
+function ggufContent(input: Model, name = input.source.name.replace(/\.\w+$/, '')): { metadata: Record<string, GgufValue>; tensors: GgufTensor[] } {
   // llama.cpp's llama architecture rotates interleaved pairs; qwen2 rotates halves.
   const model = convertRopeStyle(input, input.config.architecture === 'qwen2' ? 'half' : 'interleaved');
   const c = model.config;
@@ -57,5 +69,5 @@ export function exportGguf(input: Model, name = input.source.name.replace(/\.\w+
     } satisfies Record<string, GgufValue>);
   }
   const tensors: GgufTensor[] = [...model.tensors.values()].map((t) => asGgufTensor(ggufNameOf(t.name), t));
-  return writeGguf(meta, tensors);
+  return { metadata: meta, tensors };
 }

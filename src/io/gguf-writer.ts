@@ -62,8 +62,12 @@ export interface GgufTensor {
   data: Uint8Array;
 }
 
-/** The whole file in memory: fine for the lab's models; a streaming variant comes with big-model export. */
-export function writeGguf(metadata: Record<string, GgufValue>, tensors: readonly GgufTensor[]): Uint8Array {
+/**
+ * The file as parts written back to back: the header (metadata, tensor descriptions, padding), then each
+ * tensor's bytes as stored and its alignment padding. Tensor bytes are never copied, so a file larger than any
+ * one ArrayBuffer can be written out piece by piece.
+ */
+export function ggufParts(metadata: Record<string, GgufValue>, tensors: readonly GgufTensor[]): Uint8Array[] {
   const w = new ByteWriter();
   w.bytes(new TextEncoder().encode('GGUF'));
   w.u32(3);
@@ -86,11 +90,22 @@ export function writeGguf(metadata: Record<string, GgufValue>, tensors: readonly
     offset += Math.ceil(t.data.length / GGUF_ALIGNMENT) * GGUF_ALIGNMENT;
   }
   w.pad(GGUF_ALIGNMENT);
+  const parts: Uint8Array[] = [w.result()];
+  const zeros = new Uint8Array(GGUF_ALIGNMENT);
   for (const t of tensors) {
-    w.bytes(t.data);
-    w.pad(GGUF_ALIGNMENT);
+    parts.push(t.data);
+    const pad = (GGUF_ALIGNMENT - (t.data.length % GGUF_ALIGNMENT)) % GGUF_ALIGNMENT;
+    if (pad) parts.push(zeros.subarray(0, pad));
   }
-  return w.result();
+  return parts;
+}
+
+/** The whole file in one buffer (small models, tests); `ggufParts` for anything large. */
+export function writeGguf(metadata: Record<string, GgufValue>, tensors: readonly GgufTensor[]): Uint8Array {
+  const parts = ggufParts(metadata, tensors);
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.byteLength), 0);
+  return out;
 }
 
 export const asGgufTensor = (name: string, t: Tensor): GgufTensor => ({ name, shape: t.shape, dtype: t.dtype, data: t.data });
