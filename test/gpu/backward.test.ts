@@ -252,6 +252,16 @@ describe('losses over logits', () => {
 });
 
 describe('optimizer', () => {
+  it('mask: gradients of pruned weights are zeroed, others kept', async () => {
+    const n = 100;
+    const w = random(29)(n).map((v, i) => (i % 3 === 0 || i > 90 ? 0 : v));
+    const g = random(31)(n);
+    const grad = up(g);
+    await run(step(T.maskGrad, { mask: up(T.nonzeroMask(w)), grad }, { count: n }));
+    expect(Array.from(await read(grad, n))).toEqual(Array.from(g, (v, i) => (w[i] === 0 ? 0 : v)));
+  });
+
+
   it('global grad norm over several tensors, clip factor, then AdamW with decay and bias correction', async () => {
     const r = random(23);
     const sizes = [2500, 7, 1024];

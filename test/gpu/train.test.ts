@@ -9,7 +9,7 @@ import type { Model } from '../../src/model/model';
 import { createTokenizer } from '../../src/model/tokenizer/index';
 import { backwardModel, forwardModel } from '../../src/passes/distill/model-grad';
 import { crossEntropyBackward, klBackward } from '../../src/passes/distill/ops';
-import { weightsOf } from '../../src/passes/distill/params';
+import { weightsOf, withWeights } from '../../src/passes/distill/params';
 import { describeWithShared, sharedPath, STORIES } from '../fixtures';
 import { loadStoriesGguf } from '../stories';
 
@@ -142,6 +142,20 @@ describeWithShared('GPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     expect(worst).toBeLessThanOrEqual(1e-5);
     t1.dispose();
     t2.dispose();
+  });
+
+  it('keepSparsity: pruned weights stay exactly zero through AdamW steps (with weight decay), the rest trains', async () => {
+    const name = 'model.layers.2.self_attn.q_proj.weight';
+    const w = weightsOf(model);
+    const pruned = w.get(name)!.map((v, i) => (i % 2 ? 0 : v));
+    w.set(name, pruned);
+    const sparse = withWeights(model, w);
+    const t = await GpuTrainer.create(device, sparse, { sequences: SEQUENCES, seqLen: SEQ_LEN, keepSparsity: true, adamw: { weightDecay: 0.1 } });
+    for (let i = 0; i < 3; i++) await t.step(batchAt(tokens, 6000 + i * 100), 1e-2);
+    const after = (await t.weights()).get(name)!;
+    expect(after.filter((_, i) => i % 2 === 1).every((v) => v === 0)).toBe(true);
+    expect(after.filter((v, i) => i % 2 === 0 && v !== pruned[i]).length).toBeGreaterThan(pruned.length / 4);
+    t.dispose();
   });
 
   it('rejects bad batches with errors naming the problem', async () => {

@@ -11,6 +11,7 @@ import crossEntropyWgsl from '../kernels/backward/cross-entropy.wgsl?raw';
 import embeddingWgsl from '../kernels/backward/embedding.wgsl?raw';
 import gradSumsqWgsl from '../kernels/backward/grad-sumsq.wgsl?raw';
 import klDivergenceWgsl from '../kernels/backward/kl-divergence.wgsl?raw';
+import maskGradWgsl from '../kernels/backward/mask-grad.wgsl?raw';
 import matmulWgsl from '../kernels/backward/matmul.wgsl?raw';
 import rmsnormWeightWgsl from '../kernels/backward/rmsnorm-weight.wgsl?raw';
 import rmsnormWgsl from '../kernels/backward/rmsnorm.wgsl?raw';
@@ -130,9 +131,24 @@ export const adamw = defineKernel({
   grid: (p) => grid1d(p.count, 256),
 });
 
+/** Zero the gradient where a bit of the mask is clear (pruned weights stay pruned). */
+export const maskGrad = defineKernel({
+  label: 'mask_grad', code: maskGradWgsl, constants: { WG: 256 },
+  params: { count: 'u32' },
+  buffers: { mask: 'read', grad: 'read_write' },
+  grid: (p) => grid1d(p.count, 256),
+});
+
+/** Bit i set where values[i] != 0, 32 per word (maskGrad's mask). */
+export function nonzeroMask(values: Float32Array): Uint32Array<ArrayBuffer> {
+  const mask = new Uint32Array(Math.ceil(values.length / 32));
+  for (let i = 0; i < values.length; i++) if (values[i] !== 0) mask[i >>> 5] |= 1 << (i & 31);
+  return mask;
+}
+
 export const TRAIN_KERNELS = [
   matmulStrided, rmsNormBackward, rmsNormWeightGrad, rope, attentionForward, attentionBackwardQ, attentionBackwardKv,
-  swigluBackward, embeddingBackward, crossEntropy, klDivergence, gradSumsq, clipScale, adamw,
+  swigluBackward, embeddingBackward, crossEntropy, klDivergence, gradSumsq, clipScale, adamw, maskGrad,
 ];
 
 /**

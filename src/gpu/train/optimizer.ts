@@ -1,6 +1,8 @@
 // AdamW over every parameter group, after clipping all gradients together to a global L2 norm:
 // sums of squares per group (chunked partials), one clip factor, then one AdamW dispatch per group.
 // The clip factor never leaves the GPU; the norm is read back with the loss for the training log.
+// Gradients of pruned weights (groups with a mask) are zeroed first, so they neither count in the
+// norm nor move the weight.
 import { storageBuffer } from '../buffers';
 import type { GpuContext } from '../context';
 import { Dispatch } from '../dispatch';
@@ -25,6 +27,7 @@ export class GpuAdamW {
   /** [clip factor, global gradient norm] of the last step. */
   readonly clip: GPUBuffer;
   private readonly partials: GPUBuffer;
+  private readonly masks: { dispatch: Dispatch<typeof T.maskGrad>; count: number }[] = [];
   private readonly sumsq: { dispatch: Dispatch<typeof T.gradSumsq>; count: number; first: number }[] = [];
   private readonly scale: Dispatch<typeof T.clipScale>;
   private readonly updates: { dispatch: Dispatch<typeof T.adamw>; group: ParamGroup }[];
@@ -42,6 +45,9 @@ export class GpuAdamW {
     this.chunks = first;
     this.partials = storageBuffer(ctx.device, 'grad_sumsq', first * 4);
     this.clip = storageBuffer(ctx.device, 'clip', 8);
+    for (const g of groups) {
+      if (g.mask) this.masks.push({ dispatch: new Dispatch(ctx, arena, T.maskGrad, { mask: g.mask, grad: g.grad }), count: g.count });
+    }
     groups.forEach((g, i) => {
       this.sumsq.push({ dispatch: new Dispatch(ctx, arena, T.gradSumsq, { grad: g.grad, partials: this.partials }), count: g.count, first: starts[i] });
     });
@@ -58,6 +64,7 @@ export class GpuAdamW {
     const t = ++this.step;
     const bc1 = 1 - beta1 ** t, bc2 = 1 - beta2 ** t;
     return [
+      ...this.masks.map(({ dispatch, count }) => ({ dispatch, params: { count } })),
       ...this.sumsq.map(({ dispatch, count, first }) => ({ dispatch, params: { count, first } })),
       { dispatch: this.scale, params: { count: this.chunks, maxNorm: maxGradNorm } },
       ...this.updates.map(({ dispatch, group }) => ({

@@ -6,7 +6,9 @@ import type { ModelConfig } from '../../model/config';
 import { expectedShapes, type Model } from '../../model/model';
 import { EMBED, FINAL_NORM, LM_HEAD, layerName, type LayerTensor } from '../../model/names';
 import { numel, toFloat32 } from '../../model/tensor';
+import { isLinearWeight } from '../../passes/quant/common';
 import { readFloats, storageBuffer, uploadBuffer } from '../buffers';
+import { nonzeroMask } from './kernels';
 
 /** One canonical tensor inside a group: `count` floats from `offset`. */
 export interface ParamPart {
@@ -26,6 +28,8 @@ export interface ParamGroup {
   readonly grad: GPUBuffer;
   readonly m: GPUBuffer;
   readonly v: GPUBuffer;
+  /** Bits of the weights that were non-zero at the start (keepSparsity): the others never train. */
+  readonly mask?: GPUBuffer;
 }
 
 export interface LayerParams {
@@ -47,7 +51,7 @@ export class TrainParams {
   readonly layers: LayerParams[];
   readonly groups: ParamGroup[] = [];
 
-  constructor(private readonly device: GPUDevice, model: Model) {
+  constructor(private readonly device: GPUDevice, model: Model, opts: { keepSparsity?: boolean } = {}) {
     const c = model.config;
     if (c.attentionBias) throw new Error('GPU training does not support q/k/v biases (attention_bias models such as Qwen2) yet');
     const shapes = expectedShapes(c);
@@ -67,7 +71,12 @@ export class TrainParams {
         values.set(toFloat32(t), p.offset);
       }
       const buf = (kind: string) => storageBuffer(device, `${label}.${kind}`, count * 4);
-      const g: ParamGroup = { label, parts, count, decay, w: uploadBuffer(device, label, values), grad: buf('grad'), m: buf('m'), v: buf('v') };
+      // as the CPU trainer's keepSparsity: only layer matrices keep their zeros
+      const sparse = opts.keepSparsity && names.every(isLinearWeight) && values.includes(0);
+      const g: ParamGroup = {
+        label, parts, count, decay, w: uploadBuffer(device, label, values), grad: buf('grad'), m: buf('m'), v: buf('v'),
+        mask: sparse ? uploadBuffer(device, `${label}.mask`, nonzeroMask(values)) : undefined,
+      };
       this.groups.push(g);
       return g;
     };
@@ -117,7 +126,7 @@ export class TrainParams {
   }
 
   destroy() {
-    for (const g of this.groups) for (const b of [g.w, g.grad, g.m, g.v]) b.destroy();
+    for (const g of this.groups) for (const b of [g.w, g.grad, g.m, g.v, g.mask]) b?.destroy();
   }
 }
 

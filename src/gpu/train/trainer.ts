@@ -27,6 +27,8 @@ export interface GpuTrainerOptions {
   klWeight?: number;
   /** Distillation temperature; default 1. */
   temperature?: number;
+  /** Weights of layer matrices that are exactly zero stay zero (a pruned student keeps its sparsity). */
+  keepSparsity?: boolean;
   /** Kernel family; default from the adapter. */
   kernels?: AdapterClass;
 }
@@ -87,7 +89,7 @@ export class GpuTrainer {
     this.loss = { ce: options.ceWeight ?? 1, kl: options.klWeight ?? 1, temperature };
     this.kernels = kernels;
     const arena = new UniformArena(ctx.device);
-    this.params = new TrainParams(ctx.device, model);
+    this.params = new TrainParams(ctx.device, model, { keepSparsity: options.keepSparsity });
     this.graph = new TrainGraph(ctx, arena, c, { sequences, seqLen }, this.params, kernels);
     this.optimizer = new GpuAdamW(ctx, arena, this.params.groups, { ...ADAMW_DEFAULTS, ...options.adamw });
     this.staging = stagingBuffer(ctx.device, 'train_readback', (2 * this.graph.rows + 2) * 4);
