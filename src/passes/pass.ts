@@ -2,6 +2,7 @@
 // input model, parameters validated by a zod schema, progress and cancellation through the context.
 import type { z } from 'zod';
 import type { Model } from '../model/model';
+import type { ModelResolver } from './merge/plan';
 
 /** Token sequences the pass may run through the model (GPTQ's Hessian, AWQ's scales, Wanda's norms). */
 export interface Calibration {
@@ -16,6 +17,8 @@ export interface PassContext {
   onProgress?: (p: { stage: string; done: number; total: number }) => void;
   /** Findings worth showing people (per-tensor errors, the chosen plan); collected into the recipe report. */
   report?: (entry: Record<string, unknown>) => void;
+  /** Opens other models a pass reads (a merge's inputs) by reference, lazily; given by the host. */
+  models?: ModelResolver;
 }
 
 export interface Pass<P extends z.ZodType = z.ZodType> {

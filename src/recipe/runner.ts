@@ -4,6 +4,7 @@ import { throwIfAborted } from '../io/errors';
 import type { Model } from '../model/model';
 import { passes } from '../passes/index';
 import type { Calibration, PassContext } from '../passes/pass';
+import type { ModelResolver } from '../passes/merge/plan';
 import type { NormalizedRecipe } from './schema';
 
 export interface RecipeRun {
@@ -14,7 +15,11 @@ export interface RecipeRun {
 
 export async function runRecipe(
   model: Model, recipe: NormalizedRecipe,
-  opts: { calibration?: Calibration; signal?: AbortSignal; onProgress?: (p: { stage: string; done: number; total: number }) => void } = {},
+  opts: {
+    calibration?: Calibration; signal?: AbortSignal; onProgress?: (p: { stage: string; done: number; total: number }) => void;
+    /** Opens the other models a merge step references. */
+    models?: ModelResolver;
+  } = {},
 ): Promise<RecipeRun> {
   const report: RecipeRun['report'] = [];
   let current = model;
@@ -24,7 +29,7 @@ export async function runRecipe(
     if (pass.needsCalibration && !opts.calibration) throw new Error(`pass ${step.pass} needs calibration data`);
     const entries: Record<string, unknown>[] = [];
     const ctx: PassContext = {
-      calibration: opts.calibration, signal: opts.signal, report: (e) => entries.push(e),
+      calibration: opts.calibration, signal: opts.signal, report: (e) => entries.push(e), models: opts.models,
       onProgress: (p) => opts.onProgress?.({ ...p, stage: `${k + 1}/${recipe.passes.length} ${step.pass}: ${p.stage}` }),
     };
     const t0 = performance.now();
