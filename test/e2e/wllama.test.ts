@@ -38,7 +38,7 @@ chromiumSuite('wllama runs our GGUF export (Chromium)', () => {
         const ours = await generate(new CpuRuntime(model), ids, { maxNewTokens: steps });
         const wllama = new Wllama({ default: '/node_modules/@wllama/wllama/esm/wasm/wllama.wasm' }, { suppressNativeLog: true, allowOffline: true });
         wllama.setCompat(null);
-        await wllama.loadModel([new File([bytes], `stories260K-${name}.gguf`)], { n_ctx: 128, n_threads: 1, n_gpu_layers: 0 });
+        await wllama.loadModel([new File([bytes as BlobPart], `stories260K-${name}.gguf`)], { n_ctx: 128, n_threads: 1, n_gpu_layers: 0 });
         const res = await wllama.createCompletion({ prompt, max_tokens: steps, temperature: 0 });
         const meta = wllama.getModelMetadata();
         await wllama.exit();
