@@ -4,11 +4,13 @@ import { generateCommand } from './commands/generate';
 import { evalCommand } from './commands/eval';
 import { compressCommand } from './commands/compress';
 import { quantCommand } from './commands/quant';
+import { pruneCommand } from './commands/prune';
 import { serveCommand } from './commands/serve';
 import { requestCommand } from './commands/request';
 import { submitCommand } from './commands/submit';
 import { validateCommand } from './commands/validate';
 import { exportCommand } from './commands/export';
+import { mergeCommand } from './commands/merge';
 import { UsageError, type Command } from './command';
 
 export const COMMANDS: Record<string, Command> = {
@@ -16,12 +18,14 @@ export const COMMANDS: Record<string, Command> = {
   generate: generateCommand,
   eval: evalCommand,
   quant: quantCommand,
+  prune: pruneCommand,
   compress: compressCommand,
   serve: serveCommand,
   request: requestCommand,
   submit: submitCommand,
   validate: validateCommand,
   export: exportCommand,
+  merge: mergeCommand,
 };
 
 function usage(): string {

@@ -1,0 +1,59 @@
+// `lab prune` end to end (a real child process): a structured prune writes a smaller GGUF that `lab inspect`
+// reads back with the new config; a 2:4 SparseGPT prune reports its sparsity and packed size; misuse fails
+// with exit code 2 and a message naming the flag.
+import { execFile } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { expect, it } from 'vitest';
+import { nmBytes } from '../../src/model/dtypes/sparse-nm';
+import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+
+const run = promisify(execFile);
+async function lab(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run('node', [join(REPO, 'cli/lab.mjs'), ...args], { cwd: REPO, timeout: 120_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describeWithShared('lab prune', [STORIES.gguf, STORIES.tinystories], () => {
+  const model = sharedPath(STORIES.gguf);
+  const calib = ['--calib', sharedPath(STORIES.tinystories), '--sequences', '4', '--length', '64'];
+
+  it('--method channels writes a smaller GGUF with the new config; --method sparsegpt --pattern 2:4 reports its packed size', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'lab-prune-')), 'small.gguf');
+    const r = await lab('prune', model, '--method', 'channels', '--sparsity', '0.25', '--multiple-of', '8', ...calib, '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const o = JSON.parse(r.stdout);
+    expect(o.config).toMatchObject({ intermediateSize: 128, numLayers: 5, numHeads: 8 });
+    expect(o.paramsAfter).toBe(o.paramsBefore - 5 * 3 * 64 * (172 - 128));
+    const back = JSON.parse((await lab('inspect', out, '--json')).stdout);
+    expect(back).toMatchObject({ parameters: o.paramsAfter, bytes: o.bytes });
+    expect(back.config.intermediateSize).toBe(128);
+
+    const s = await lab('prune', model, '--method', 'sparsegpt', '--pattern', '2:4', ...calib, '--json');
+    expect(s.code, s.stderr).toBe(0);
+    const p = JSON.parse(s.stdout);
+    expect(p.sparsity).toBe(0.5);
+    // every block linear (down_proj's 172 inputs are whole groups of 4) packed: 17/32 of its f32 bytes
+    const linears = 5 * (64 * 64 * 2 + 32 * 64 * 2 + 172 * 64 * 3);
+    const packed = 5 * (2 * nmBytes({ n: 2, m: 4, valueType: 'f32', rows: 64, cols: 64 }) + 2 * nmBytes({ n: 2, m: 4, valueType: 'f32', rows: 32, cols: 64 })
+      + 2 * nmBytes({ n: 2, m: 4, valueType: 'f32', rows: 172, cols: 64 }) + nmBytes({ n: 2, m: 4, valueType: 'f32', rows: 64, cols: 172 }));
+    expect(p.packedBytes).toBe(p.bytes - linears * 4 + packed);
+    console.log(`lab prune: channels 0.25 -> ${o.paramsBefore} -> ${o.paramsAfter} params, ${o.baseBytes} -> ${o.bytes} B; sparsegpt 2:4 packed ${p.bytes} -> ${p.packedBytes} B`);
+  });
+
+  it('misuse: clear messages, exit code 2', async () => {
+    const flag = await lab('prune', model, '--method', 'heads', '--pattern', '2:4');
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toMatch(/--pattern applies to magnitude, wanda, sparsegpt, not heads/);
+    const range = await lab('prune', model, '--method', 'wanda', '--sparsity', '2');
+    expect(range.code).toBe(2);
+    expect(range.stderr).toMatch(/sparsity/);
+  });
+});
