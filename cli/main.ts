@@ -4,6 +4,7 @@ import { generateCommand } from './commands/generate';
 import { evalCommand } from './commands/eval';
 import { compressCommand } from './commands/compress';
 import { quantCommand } from './commands/quant';
+import { pruneCommand } from './commands/prune';
 import { serveCommand } from './commands/serve';
 import { requestCommand } from './commands/request';
 import { submitCommand } from './commands/submit';
@@ -17,6 +18,7 @@ export const COMMANDS: Record<string, Command> = {
   generate: generateCommand,
   eval: evalCommand,
   quant: quantCommand,
+  prune: pruneCommand,
   compress: compressCommand,
   serve: serveCommand,
   request: requestCommand,
