@@ -17,6 +17,7 @@ import { WebGpuRuntime } from '../src/runtime/webgpu';
 import type { Runtime } from '../src/runtime/runtime';
 import { benchEval, formatEvalTable, type EvalBenchRow } from './eval';
 import { benchMatmul } from './matmul';
+import { benchPrune } from './prune';
 import { benchQuant } from './quant';
 import {
   benchForward, benchPrompt, checkAgainst, formatTable, randomModel, SHAPES, type ForwardBenchOptions, type ForwardBenchRow,
@@ -97,6 +98,11 @@ if (!values['forward-only']) {
   console.log('\nmatmul throughput per weight format on WebGPU (after a check against the CPU oracle):');
   matmul = await benchMatmul(device);
 }
+let prune: object | null = null;
+if (!shape && !values['forward-only']) {
+  console.log('\npruning: packed 2:4 / 4:8 sparse matmul vs dense on WebGPU, and bytes per method:');
+  prune = await benchPrune(device);
+}
 gpu.dispose();
 
 const date = new Date().toISOString().slice(0, 10);
@@ -109,7 +115,7 @@ writeFileSync(out, JSON.stringify({
   bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
   check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
   host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  adapter, results: rows, eval: evalRows, quant, matmul, onnx,
+  adapter, results: rows, eval: evalRows, quant, matmul, onnx, prune,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
 process.exit(0); // Dawn keeps the event loop alive otherwise
