@@ -1,13 +1,22 @@
-// The lab's Web Worker: exposes one LabSession through comlink. Wiring only; the logic is in src/runtime/session.ts.
+// The lab's Web Worker: exposes one Workspace (base model, compressed model, every heavy operation) through
+// comlink. Wiring only; the logic is in src/lab/ and src/runtime/session.ts. One operation runs at a time;
+// cancel() aborts it (the page passes progress callbacks as comlink proxies).
 import * as Comlink from 'comlink';
-import {
-  LabSession, fetchFileSet, fileSetFromFiles,
-  type GenerateOptions, type GenerateStats, type ModelInfo, type Progress,
-} from '../src/runtime/session';
+import { catalog, type Catalog } from '../src/lab/catalog';
+import type { Progress } from '../src/lab/compress';
+import type { DataRef } from '../src/lab/data';
+import type { ExportFormatId } from '../src/lab/exports';
+import { Workspace, type EvalRequest, type Which } from '../src/lab/workspace';
+import type { DTypeId } from '../src/model/dtype';
+import { fetchFileSet, fileSetFromFiles, type GenerateOptions, type GenerateStats, type ModelInfo } from '../src/runtime/session';
+import { ModelCache } from '../src/store/cache';
 
-export type ModelSource = { kind: 'url'; url: string } | { kind: 'files'; files: File[] };
+export type ModelSource =
+  | { kind: 'url'; url: string; /** file name when the URL does not end in one (a market blob) */ name?: string }
+  | { kind: 'files'; files: File[] }
+  | { kind: 'cache'; id: string };
 
-let session: LabSession | null = null;
+const ws = new Workspace();
 let current: AbortController | null = null;
 
 function begin(): AbortSignal {
@@ -16,27 +25,62 @@ function begin(): AbortSignal {
   return current.signal;
 }
 
-function requireSession(): LabSession {
-  if (!session) throw new Error('No model loaded yet');
-  return session;
+async function filesOf(source: ModelSource, onProgress: ((p: Progress) => void) | undefined, signal: AbortSignal) {
+  if (source.kind === 'url') return fetchFileSet(source.url, { onProgress, signal, name: source.name });
+  if (source.kind === 'files') return fileSetFromFiles(source.files);
+  const cache = await ModelCache.open();
+  try {
+    return await cache.fileSet(source.id);
+  } finally {
+    cache.close();
+  }
 }
 
 const api = {
+  catalog(): Catalog {
+    return catalog();
+  },
+
   async load(source: ModelSource, onProgress?: (p: Progress) => void): Promise<ModelInfo> {
     const signal = begin();
-    const files = source.kind === 'url' ? await fetchFileSet(source.url, { onProgress, signal }) : fileSetFromFiles(source.files);
-    const next = await LabSession.load(files, { onProgress, signal });
-    session?.dispose();
-    session = next;
-    return session.info();
+    return ws.load(await filesOf(source, onProgress, signal), { onProgress, signal });
   },
 
-  info(): ModelInfo | null {
-    return session?.info() ?? null;
+  info(which: Which = 'base'): ModelInfo | null {
+    return ws.info(which);
   },
 
-  generate(prompt: string, opts: GenerateOptions, onToken?: (text: string) => void): Promise<GenerateStats> {
-    return requireSession().generate(prompt, opts, onToken, begin());
+  baseSha256(): Promise<string> {
+    return ws.baseSha256(begin());
+  },
+
+  compress(recipe: unknown, data: DataRef | undefined, onProgress?: (p: Progress) => void) {
+    return ws.compress(recipe, data, { onProgress, signal: begin() });
+  },
+
+  evaluate(which: Which, req: EvalRequest, onProgress?: (p: Progress) => void) {
+    return ws.evaluate(which, req, { onProgress, signal: begin() });
+  },
+
+  generate(which: Which, prompt: string, opts: GenerateOptions, onText?: (text: string) => void): Promise<GenerateStats> {
+    return ws.generate(which, prompt, opts, onText, begin());
+  },
+
+  sensitivity(dtype: DTypeId, data: DataRef | undefined, onProgress?: (p: Progress) => void) {
+    return ws.sensitivity(dtype, data, { onProgress, signal: begin() });
+  },
+
+  // Copied, not transferred: an exporter may hand back a model tensor's own bytes, which must stay usable here.
+  exportFiles(which: Which, format: ExportFormatId) {
+    return ws.exportFiles(which, format);
+  },
+
+  artifact(which: Which) {
+    return ws.artifact(which);
+  },
+
+  saveToCache(which: Which, onProgress?: (p: Progress) => void) {
+    return ws.saveToCache(which, { onProgress, signal: begin() });
   },
 
   cancel(): void {

@@ -133,7 +133,11 @@ export class LabSession {
   /** Import a model (GGUF, llama2.c .bin + tok512.bin, HF safetensors + config.json) and start a runtime. */
   static async load(files: FileSet, opts: SessionOptions = {}): Promise<LabSession> {
     if (files.size === 0) throw new Error('No model file given: choose a .gguf, a llama2.c .bin (+ tokenizer), or safetensors + config.json');
-    const model = await loadModel(files, { onProgress: opts.onProgress, signal: opts.signal });
+    return LabSession.fromModel(await loadModel(files, { onProgress: opts.onProgress, signal: opts.signal }), opts);
+  }
+
+  /** A session over a model already in memory (a compressed one, say): tokenizer and runtime as load() makes them. */
+  static async fromModel(model: Model, opts: SessionOptions = {}): Promise<LabSession> {
     if (!model.tokenizer) {
       throw new Error(`${model.source.name}: the model has no tokenizer; add its tokenizer file (tokenizer.json, or tok512.bin for llama2.c)`);
     }
@@ -274,12 +278,13 @@ export function fileSetFromFiles(files: readonly File[]): FileSet {
   return new Map(files.map((f) => [f.name, blobSource(f, f.name)]));
 }
 
-/** Download one file (e.g. the bundled demo model) with progress; the name is the URL's last path segment. */
+/** Download one file (e.g. the bundled demo model) with progress; the name is the URL's last path segment unless given. */
 export async function fetchFileSet(
   url: string,
-  opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
+  opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal; name?: string } = {},
 ): Promise<FileSet> {
-  const name = decodeURIComponent(new URL(url, globalThis.location?.href ?? 'http://localhost/').pathname.split('/').pop() || 'model');
+  // A content-addressed URL (a market blob) says nothing of the format: the caller names the file then.
+  const name = opts.name ?? (decodeURIComponent(new URL(url, globalThis.location?.href ?? 'http://localhost/').pathname.split('/').pop() || 'model'));
   let res: Response;
   try {
     res = await fetch(url, { signal: opts.signal });

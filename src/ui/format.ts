@@ -27,3 +27,13 @@ export function formatRate(r: number): string {
   if (r >= 10) return r.toFixed(1);
   return r.toFixed(2);
 }
+
+/** "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY" -> "5Grwva…utQY". */
+export function shortAddress(a: string): string {
+  return a.length > 14 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a;
+}
+
+/** A metric value with its standard error: "0.3500 ± 0.0210". */
+export function formatMetric(v: { value: number; stderr: number }): string {
+  return `${v.value.toFixed(4)} ± ${v.stderr.toFixed(4)}`;
+}

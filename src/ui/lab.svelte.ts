@@ -1,46 +1,111 @@
-// Page state for the lab's first page: load a model in the worker, generate, stream, stop.
-// Components read these fields and call these methods; all work happens in workers/lab.worker.ts.
-import * as Comlink from 'comlink';
-import type { LabApi, ModelSource } from '../../workers/lab.worker';
-import type { GenerateStats, ModelInfo, Progress } from '../runtime/session';
+// Page state of the Lab: load a model, build a recipe from the pass registry, run it, evaluate, compare, export.
+// Components read these fields and call these methods; every heavy step runs in the lab worker.
+import type { Result } from '../eval/result';
+import type { Catalog, JsonSchema } from '../lab/catalog';
+import type { Progress } from '../lab/compress';
+import { DEFAULT_DATA, type DataRef } from '../lab/data';
+import type { ExportFormatId } from '../lab/exports';
+import type { SensitivityCell } from '../lab/sensitivity';
+import type { CompressSummary, Which } from '../lab/workspace';
+import type { DTypeId } from '../model/dtype';
+import type { GenerateStats, ModelInfo } from '../runtime/session';
+import type { StoredEntry } from '../store/cache';
+import type { ModelSource } from '../../workers/lab.worker';
+import { download } from './download';
+import { message, proxy, startLabWorker, type LabRemote } from './worker';
 
 export const BUNDLED_MODEL = { url: '/models/stories260K.gguf', label: 'stories260K · 1.1 MiB · TinyStories · MIT' };
 
-type Phase = 'idle' | 'loading' | 'ready' | 'generating';
+type Phase = 'idle' | 'loading' | 'ready' | 'generating' | 'compressing' | 'evaluating' | 'measuring' | 'exporting';
 
-const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+export interface Step { pass: string; params: Record<string, unknown> }
+
+/** One evaluated model: a point of the size vs quality plot. */
+export interface Evaluated { label: string; which: Which; result: Result }
+
+/** Default value of one schema property (what a form starts with). */
+export function defaultOf(s: JsonSchema): unknown {
+  if (s.default !== undefined) return $state.snapshot(s.default);
+  if (s.enum) return s.enum[0];
+  return s.type === 'boolean' ? false : s.type === 'number' || s.type === 'integer' ? (s.minimum ?? 0) : s.type === 'object' ? {} : s.type === 'array' ? [] : '';
+}
 
 export class LabState {
   phase = $state<Phase>('idle');
   progress = $state<Progress | null>(null);
   info = $state<ModelInfo | null>(null);
   error = $state<string | null>(null);
+  catalog = $state<Catalog | null>(null);
+  data = $state<DataRef>(DEFAULT_DATA);
 
+  // generation: base and, once there is one, the compressed model on the same prompt
   prompt = $state('Once upon a time');
   maxTokens = $state(64);
   temperature = $state(0);
-
-  /** The prompt as the tokenizer reads it back, then the streamed completion. */
   outputPrompt = $state('');
   output = $state('');
   stats = $state<GenerateStats | null>(null);
+  compressedOutput = $state('');
+  compressedStats = $state<GenerateStats | null>(null);
 
-  private readonly api: Comlink.Remote<LabApi>;
+  // recipe
+  recipeName = $state('my-recipe');
+  steps = $state<Step[]>([]);
+  calibrationSource = $state('tinystories');
+  compressed = $state<CompressSummary | null>(null);
 
-  constructor(worker: Worker) {
-    this.api = Comlink.wrap<LabApi>(worker);
-    worker.addEventListener('error', (e) => {
-      this.error = `The lab worker failed: ${e.message || 'it could not start (see the browser console)'}`;
+  // evaluation
+  evalTasks = $state<string[]>(['tinystories']);
+  evalLimit = $state(2);
+  kld = $state(true);
+  evaluated = $state<Evaluated[]>([]);
+
+  // sensitivity and exports
+  sensitivityDtype = $state<DTypeId>('q4_0');
+  sensitivity = $state<SensitivityCell[] | null>(null);
+  exported = $state<string[]>([]);
+  saved = $state<StoredEntry | null>(null);
+
+  readonly api: LabRemote;
+
+  constructor() {
+    this.api = startLabWorker('lab', (m) => {
+      this.error = m;
       this.phase = this.info ? 'ready' : 'idle';
-    });
+    }).api;
+    this.api.catalog().then((c) => {
+      this.catalog = c;
+      if (this.steps.length === 0) this.addStep('rtn');
+    }, (e) => (this.error = `Could not read the pass registry: ${message(e)}`));
   }
 
   get busy(): boolean {
-    return this.phase === 'loading' || this.phase === 'generating';
+    return this.phase !== 'idle' && this.phase !== 'ready';
   }
 
   get canGenerate(): boolean {
     return this.phase === 'ready' && this.info !== null && this.prompt.length > 0 && this.maxTokens > 0;
+  }
+
+  get ready(): boolean {
+    return this.phase === 'ready' && this.info !== null;
+  }
+
+  /** Run `work` as the one operation in flight: phase, progress, errors shown (never swallowed). */
+  private async run<T>(phase: Phase, what: string, work: (onProgress: (p: Progress) => void) => Promise<T>): Promise<T | undefined> {
+    if (this.busy) return undefined;
+    this.phase = phase;
+    this.error = null;
+    this.progress = null;
+    try {
+      return await work(proxy((p: Progress) => (this.progress = p)));
+    } catch (e) {
+      this.error = `${what}: ${message(e)}`;
+      return undefined;
+    } finally {
+      this.progress = null;
+      this.phase = this.info ? 'ready' : 'idle';
+    }
   }
 
   loadBundled(): Promise<void> {
@@ -53,61 +118,159 @@ export class LabState {
     return this.load({ kind: 'files', files: list });
   }
 
-  private async load(source: ModelSource): Promise<void> {
-    if (this.busy) return;
-    this.phase = 'loading';
-    this.error = null;
-    this.progress = null;
-    try {
-      const info = await this.api.load(source, Comlink.proxy((p: Progress) => (this.progress = p)));
-      this.info = info;
-      this.output = '';
-      this.outputPrompt = '';
-      this.stats = null;
-    } catch (e) {
-      const what = source.kind === 'url' ? source.url : source.files.map((f) => f.name).join(', ');
-      // Importers name the file themselves ("bad.gguf: not a valid GGUF file: ..."); say it once.
-      const msg = message(e);
-      this.error = `Could not load ${what}: ${msg.startsWith(`${what}: `) ? msg.slice(what.length + 2) : msg}`;
-    } finally {
-      this.progress = null;
-      this.phase = this.info ? 'ready' : 'idle';
-    }
+  loadCached(id: string): Promise<void> {
+    return this.load({ kind: 'cache', id });
   }
+
+  async load(source: ModelSource): Promise<void> {
+    const what = source.kind === 'url' ? (source.name ?? source.url) : source.kind === 'cache' ? `cached ${source.id}` : source.files.map((f) => f.name).join(', ');
+    const info = await this.run('loading', `Could not load ${what}`, (onProgress) => this.api.load(source, onProgress));
+    if (!info) {
+      // Importers name the file themselves ("bad.gguf: not a valid GGUF file: ..."); say it once.
+      if (this.error?.startsWith(`Could not load ${what}: ${what}: `)) this.error = this.error.replace(`${what}: ${what}: `, `${what}: `);
+      return;
+    }
+    this.info = info;
+    this.phase = 'ready';
+    this.output = this.outputPrompt = this.compressedOutput = '';
+    this.stats = this.compressedStats = null;
+    this.compressed = null;
+    this.evaluated = [];
+    this.sensitivity = null;
+    this.saved = null;
+    this.exported = [];
+  }
+
+  // ---- recipe builder --------------------------------------------------------------------------------
+
+  passInfo(id: string) {
+    return this.catalog?.passes.find((p) => p.id === id);
+  }
+
+  addStep(pass: string): void {
+    const info = this.passInfo(pass);
+    if (!info) return;
+    const params: Record<string, unknown> = {};
+    for (const [k, s] of Object.entries(info.schema.properties ?? {})) params[k] = defaultOf(s);
+    this.steps.push({ pass, params });
+  }
+
+  removeStep(i: number): void {
+    this.steps.splice(i, 1);
+  }
+
+  moveStep(i: number, by: -1 | 1): void {
+    const j = i + by;
+    if (j < 0 || j >= this.steps.length) return;
+    [this.steps[i], this.steps[j]] = [this.steps[j], this.steps[i]];
+  }
+
+  /** Start from a named recipe of static/recipes (its params over each pass's defaults). */
+  useRecipe(file: string): void {
+    const r = this.catalog?.recipes.find((x) => x.file === file);
+    if (!r) return;
+    const json = r.json as { name: string; passes: { pass: string; params?: Record<string, unknown> }[]; calibration?: { source?: string } };
+    this.recipeName = json.name;
+    this.steps = [];
+    for (const s of json.passes) {
+      this.addStep(s.pass);
+      Object.assign(this.steps[this.steps.length - 1].params, s.params ?? {});
+    }
+    this.calibrationSource = json.calibration?.source ?? 'tinystories';
+  }
+
+  get recipeJson() {
+    return {
+      schema: 'lab.recipe/1', name: this.recipeName.trim() || 'recipe',
+      calibration: { source: this.calibrationSource },
+      passes: this.steps.map((s) => ({ pass: s.pass, params: $state.snapshot(s.params) })),
+    };
+  }
+
+  get needsCalibration(): boolean {
+    return this.steps.some((s) => this.passInfo(s.pass)?.needsCalibration);
+  }
+
+  async compress(): Promise<void> {
+    const recipe = this.recipeJson;
+    const data = $state.snapshot(this.data) as DataRef;
+    const s = await this.run('compressing', 'The recipe failed', (p) => this.api.compress(recipe, data, p));
+    if (!s) return;
+    this.compressed = s;
+    this.compressedOutput = '';
+    this.compressedStats = null;
+    this.saved = null;
+    this.exported = [];
+  }
+
+  cancel(): void {
+    if (this.busy) void this.api.cancel();
+  }
+
+  stop(): void {
+    this.cancel();
+  }
+
+  // ---- evaluation ------------------------------------------------------------------------------------
+
+  async evaluate(which: Which): Promise<void> {
+    const req = { tasks: [...this.evalTasks], limit: Math.max(1, Math.floor(Number(this.evalLimit) || 1)), data: $state.snapshot(this.data) as DataRef, kld: which === 'compressed' && this.kld };
+    const result = await this.run('evaluating', `Evaluating the ${which} model failed`, (p) => this.api.evaluate(which, req, p));
+    if (!result) return;
+    const label = which === 'base' ? (this.info?.name ?? 'base') : (this.compressed?.recipeName ?? 'compressed');
+    this.evaluated = [...this.evaluated.filter((e) => e.label !== label), { label, which, result }];
+  }
+
+  async evaluateBoth(): Promise<void> {
+    if (!this.evaluated.some((e) => e.which === 'base')) await this.evaluate('base');
+    if (this.compressed && !this.error) await this.evaluate('compressed');
+  }
+
+  async measureSensitivity(): Promise<void> {
+    const dtype = this.sensitivityDtype;
+    const data = $state.snapshot(this.data) as DataRef;
+    const cells = await this.run('measuring', 'Sensitivity failed', (p) => this.api.sensitivity(dtype, data, p));
+    if (cells) this.sensitivity = cells;
+  }
+
+  // ---- generation ------------------------------------------------------------------------------------
 
   async generate(): Promise<void> {
     if (!this.canGenerate) return;
-    this.phase = 'generating';
-    this.error = null;
-    this.stats = null;
-    this.outputPrompt = this.prompt;
-    this.output = '';
-    // Streamed pieces travel on their own channel and may trail the result; ignore any after it.
-    let live = true;
-    const maxNewTokens = Math.max(1, Math.floor(Number(this.maxTokens) || 1));
-    const temperature = Math.max(0, Number(this.temperature) || 0);
-    try {
-      const stats = await this.api.generate(
-        this.prompt,
-        { maxNewTokens, temperature },
-        Comlink.proxy((text: string) => {
-          if (live) this.output += text;
-        }),
-      );
+    const prompt = this.prompt;
+    const opts = { maxNewTokens: Math.max(1, Math.floor(Number(this.maxTokens) || 1)), temperature: Math.max(0, Number(this.temperature) || 0) };
+    this.outputPrompt = prompt;
+    this.output = this.compressedOutput = '';
+    this.stats = this.compressedStats = null;
+    await this.run('generating', 'Generation failed', async () => {
+      // Streamed pieces travel on their own channel and may trail the result; ignore any after it.
+      let live = true;
+      const stats = await this.api.generate('base', prompt, opts, proxy((t: string) => void (live && (this.output += t))));
       live = false;
       // The streamed pieces are final except for a held-back partial character; settle on the full decode.
       this.outputPrompt = stats.promptText;
       this.output = stats.completion;
       this.stats = stats;
-    } catch (e) {
-      live = false;
-      this.error = `Generation failed: ${message(e)}`;
-    } finally {
-      this.phase = 'ready';
-    }
+      if (!this.compressed || stats.cancelled) return;
+      let live2 = true;
+      const c = await this.api.generate('compressed', prompt, opts, proxy((t: string) => void (live2 && (this.compressedOutput += t))));
+      live2 = false;
+      this.compressedOutput = c.completion;
+      this.compressedStats = c;
+    });
   }
 
-  stop(): void {
-    if (this.busy) void this.api.cancel();
+  // ---- exports and cache -----------------------------------------------------------------------------
+
+  async exportAs(format: ExportFormatId, which: Which = this.compressed ? 'compressed' : 'base'): Promise<void> {
+    const files = await this.run('exporting', `Export failed`, () => this.api.exportFiles(which, format));
+    if (!files) return;
+    for (const f of files) download(f.bytes, f.path.replaceAll('/', '_'));
+    this.exported = [...this.exported, ...files.map((f) => f.path.replaceAll('/', '_'))];
+  }
+
+  async saveToCache(which: Which = 'compressed'): Promise<void> {
+    const entry = await this.run('exporting', 'Saving to the cache failed', (p) => this.api.saveToCache(which, p));
+    if (entry) this.saved = entry;
   }
 }

@@ -1,0 +1,170 @@
+// The lab worker's state: a base model and, after a recipe run, its compressed version, each a LabSession
+// (tokenizer + runtime). Every operation the page asks for is one method here; workers/lab.worker.ts only
+// exposes them through comlink. Results are plain data (they cross the worker boundary).
+import { evaluate } from '../eval/evaluate';
+import type { Result } from '../eval/result';
+import { sha256Hex, sha256OfBytes } from '../io/hash';
+import { writeLabArtifact } from '../io/lab-artifact';
+import type { FileSet } from '../io/source';
+import { DTYPES, type DTypeId } from '../model/dtype';
+import { modelBytes } from '../model/model';
+import { recipeHash } from '../recipe/hash';
+import { LabSession, type GenerateOptions, type GenerateStats, type ModelInfo } from '../runtime/session';
+import { ModelCache, type StoredEntry } from '../store/cache';
+import { taskLibrary } from './catalog';
+import { compressModel, type Progress } from './compress';
+import { dataSource, type DataRef } from './data';
+import type { DataSource } from '../eval/data-source';
+import { EXPORT_FORMATS, type ExportFormatId, type OutFile } from './exports';
+import { sensitivityMap, type SensitivityCell } from './sensitivity';
+
+export type Which = 'base' | 'compressed';
+
+export interface CompressSummary {
+  info: ModelInfo;
+  recipeName: string;
+  recipeHash: string;
+  baseBytes: number;
+  bytes: number;
+  seconds: number;
+  /** dtype -> tensor count after the run. */
+  dtypes: Record<string, number>;
+}
+
+export interface EvalRequest {
+  tasks: string[];
+  /** Items per task (chunks for perplexity); small keeps the demo quick. */
+  limit: number;
+  seed?: string;
+  data?: DataRef | DataSource;
+  /** Also measure KLD and top-1 agreement against the base model (compressed only). */
+  kld?: boolean;
+}
+
+const stemOf = (name: string) => name.replace(/\.(gguf|safetensors|bin)$/i, '').replace(/[^\w.-]+/g, '_') || 'model';
+
+export class Workspace {
+  private base: LabSession | null = null;
+  private baseFiles: FileSet | null = null;
+  private baseSha: string | null = null;
+  private compressed: { session: LabSession; summary: CompressSummary; recipe: unknown } | null = null;
+
+  private session(which: Which): LabSession {
+    const s = which === 'base' ? this.base : this.compressed?.session;
+    if (!s) throw new Error(which === 'base' ? 'No model loaded yet' : 'No compressed model yet: run a recipe first');
+    return s;
+  }
+
+  async load(files: FileSet, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<ModelInfo> {
+    const next = await LabSession.load(files, opts);
+    this.base?.dispose();
+    this.compressed?.session.dispose();
+    this.base = next;
+    this.baseFiles = files;
+    this.baseSha = null;
+    this.compressed = null;
+    return next.info();
+  }
+
+  info(which: Which = 'base'): ModelInfo | null {
+    return (which === 'base' ? this.base : this.compressed?.session)?.info() ?? null;
+  }
+
+  /** sha256 of the base model's main (largest) file, as a request's base.sha256 names it. */
+  async baseSha256(signal?: AbortSignal): Promise<string> {
+    this.session('base');
+    if (!this.baseSha) {
+      const [main] = [...this.baseFiles!.values()].sort((a, b) => b.size - a.size);
+      this.baseSha = await sha256Hex(main, signal);
+    }
+    return this.baseSha;
+  }
+
+  async compress(recipeJson: unknown, data: DataRef | DataSource | undefined, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<CompressSummary> {
+    const base = this.session('base');
+    const t0 = performance.now();
+    const { recipe, run } = await compressModel(base.model, base.tokenizer, recipeJson, dataSource(data), opts);
+    opts.onProgress?.({ stage: 'starting the compressed model', done: 0, total: 1 });
+    const session = await LabSession.fromModel(
+      { ...run.model, source: { ...run.model.source, name: `${stemOf(base.model.source.name)}-${recipe.name}` } },
+      { maxPositions: base.maxPositions },
+    );
+    const dtypes: Record<string, number> = {};
+    for (const t of run.model.tensors.values()) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+    const summary: CompressSummary = {
+      info: session.info(), recipeName: recipe.name, recipeHash: recipeHash(await this.baseSha256(opts.signal), recipe),
+      baseBytes: modelBytes(base.model), bytes: modelBytes(run.model), seconds: (performance.now() - t0) / 1000, dtypes,
+    };
+    this.compressed?.session.dispose();
+    this.compressed = { session, summary, recipe };
+    return summary;
+  }
+
+  async evaluate(which: Which, req: EvalRequest, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<Result> {
+    const s = this.session(which);
+    const library = taskLibrary();
+    const tasks = req.tasks.map((id) => {
+      const t = library.get(id);
+      if (!t) throw new Error(`unknown task "${id}" (known: ${[...library.keys()].join(', ')})`);
+      return t;
+    });
+    if (tasks.length === 0 && !req.kld) throw new Error('choose at least one task to evaluate');
+    const base = which === 'compressed' && req.kld ? this.session('base') : null;
+    const kldTask = library.get('tinystories') ?? tasks.find((t) => t.output_type === 'loglikelihood_rolling');
+    const artifact = which === 'compressed' ? writeLabArtifact(s.model) : null;
+    return evaluate({
+      model: s.model, runtime: s.runtime, tokenizer: s.tokenizer, tasks, data: dataSource(req.data), limit: req.limit,
+      seed: req.seed ?? '0', host: 'browser', adapter: s.backend,
+      base: base ? { runtime: base.runtime, name: base.model.source.name, sha256: await this.baseSha256(opts.signal) } : undefined,
+      kldTask, kldChunks: 2,
+      artifactSha256: artifact ? sha256OfBytes(artifact) : which === 'base' ? await this.baseSha256(opts.signal) : null,
+      bytesOnDisk: artifact?.byteLength ?? modelBytes(s.model),
+      recipeHash: which === 'compressed' ? this.compressed!.summary.recipeHash : null,
+      signal: opts.signal, onProgress: opts.onProgress,
+    });
+  }
+
+  generate(which: Which, prompt: string, opts: GenerateOptions, onText?: (t: string) => void, signal?: AbortSignal): Promise<GenerateStats> {
+    return this.session(which).generate(prompt, opts, onText, signal);
+  }
+
+  sensitivity(dtype: DTypeId, data: DataRef | DataSource | undefined, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<SensitivityCell[]> {
+    if (!(dtype in DTYPES)) throw new Error(`unknown dtype "${dtype}"`);
+    const s = this.session('base');
+    return sensitivityMap(s.model, s.tokenizer, dataSource(data), { dtype, ...opts });
+  }
+
+  async exportFiles(which: Which, format: ExportFormatId): Promise<OutFile[]> {
+    const f = EXPORT_FORMATS[format];
+    if (!f) throw new Error(`unknown export format "${format}" (known: ${Object.keys(EXPORT_FORMATS).join(', ')})`);
+    const s = this.session(which);
+    return f.files(s.model, stemOf(s.model.source.name));
+  }
+
+  /** The self-contained artifact the market takes (lab .safetensors), with its sha256. */
+  artifact(which: Which): { name: string; bytes: Uint8Array; sha256: string; recipe: unknown } {
+    const s = this.session(which);
+    const bytes = writeLabArtifact(s.model);
+    return { name: `${stemOf(s.model.source.name)}.safetensors`, bytes, sha256: sha256OfBytes(bytes), recipe: which === 'compressed' ? this.compressed!.recipe : null };
+  }
+
+  /** Keep the model in IndexedDB (as the lab artifact) so it loads again without a download. */
+  async saveToCache(which: Which, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<StoredEntry> {
+    const a = this.artifact(which);
+    const cache = await ModelCache.open();
+    try {
+      const summary = which === 'compressed' ? this.compressed!.summary : null;
+      return await cache.put(`${a.name}#${a.sha256.slice(0, 12)}`, [{ path: a.name, data: a.bytes }], {
+        kind: which === 'compressed' ? 'artifact' : 'model', name: a.name, signal: opts.signal, onProgress: opts.onProgress,
+        meta: { sha256: a.sha256, format: 'lab', recipe: summary?.recipeName ?? null, recipeHash: summary?.recipeHash ?? null },
+      });
+    } finally {
+      cache.close();
+    }
+  }
+
+  dispose(): void {
+    this.base?.dispose();
+    this.compressed?.session.dispose();
+  }
+}

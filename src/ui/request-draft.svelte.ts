@@ -1,0 +1,86 @@
+// The buyer's request form as state: every field of lab.request/1 a person fills in, and the payload fields
+// they make. Validation is the market's own zod schema (MarketState.post), so the form never disagrees with it.
+import type { Constraint, Objective, RequestPayload } from '../market/schema';
+import { BUNDLED_MODEL } from './lab.svelte';
+import { message } from './worker';
+
+export interface ConstraintRow { task: string; metric: string; op: '>=' | '<='; mode: 'value' | 'fraction_of_base'; amount: number }
+
+export type Fields = Omit<RequestPayload, 'schema' | 'buyer' | 'nonce' | 'timestamp'>;
+
+const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
+
+export class RequestDraft {
+  title = $state('Smaller stories260K, same stories');
+  baseName = $state('');
+  baseSha256 = $state('');
+  baseBytes = $state<number | undefined>(undefined);
+  baseUri = $state('');
+  maxBytesOnDisk = $state<number | undefined>(undefined);
+  constraints = $state<ConstraintRow[]>([{ task: 'tinystories', metric: 'perplexity', op: '<=', mode: 'fraction_of_base', amount: 1.1 }]);
+  objective = $state<'smallest_bytes' | 'best_score'>('smallest_bytes');
+  objectiveTask = $state('tinystories');
+  objectiveMetric = $state('perplexity');
+  bidAmount = $state(10);
+  currency = $state<'TAO' | 'USD'>('USD');
+  deadlineEpochs = $state(6);
+  payout = $state('0.7, 0.3');
+  /** Declared base metrics (task.metric = value), for fraction_of_base when the validator has no copy of the base. */
+  declared = $state('');
+  hashing = $state(false);
+  error = $state<string | null>(null);
+
+  /** Fill the base fields from the bundled demo model (name, size and sha256 of its bytes). */
+  async useBundled(): Promise<void> {
+    this.hashing = true;
+    this.error = null;
+    try {
+      const r = await fetch(BUNDLED_MODEL.url);
+      if (!r.ok) throw new Error(`HTTP ${r.status}`);
+      const bytes = await r.arrayBuffer();
+      this.baseName = BUNDLED_MODEL.url.split('/').pop()!;
+      this.baseBytes = bytes.byteLength;
+      this.baseSha256 = hex(await crypto.subtle.digest('SHA-256', bytes));
+      this.baseUri = new URL(BUNDLED_MODEL.url, location.href).href;
+    } catch (e) {
+      this.error = `Could not read the bundled model: ${message(e)}`;
+    } finally {
+      this.hashing = false;
+    }
+  }
+
+  addConstraint(): void {
+    this.constraints.push({ task: 'arc_easy', metric: 'acc_norm', op: '>=', mode: 'fraction_of_base', amount: 0.95 });
+  }
+
+  removeConstraint(i: number): void {
+    this.constraints.splice(i, 1);
+  }
+
+  /** The payload fields (unsigned); errors in the text fields are reported by name. */
+  fields(): Fields {
+    const constraints: Constraint[] = this.constraints.map((c) => ({
+      task: c.task, metric: c.metric, op: c.op, ...(c.mode === 'value' ? { value: Number(c.amount) } : { fraction_of_base: Number(c.amount) }),
+    }));
+    const objective: Objective = this.objective === 'smallest_bytes'
+      ? { kind: 'smallest_bytes' }
+      : { kind: 'best_score', task: this.objectiveTask, metric: this.objectiveMetric };
+    const payout = this.payout.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+    if (payout.some((x) => !Number.isFinite(x))) throw new Error(`payout: "${this.payout}" is not a comma-separated list of numbers`);
+    let metrics: Record<string, Record<string, number>> | undefined;
+    for (const line of this.declared.split(/[\n,;]+/).map((l) => l.trim()).filter(Boolean)) {
+      const m = /^([a-z0-9_]+)\.([a-z0-9_@]+)\s*=\s*(-?[\d.eE+-]+)$/.exec(line);
+      if (!m) throw new Error(`declared base metrics: "${line}" is not task.metric = value`);
+      ((metrics ??= {})[m[1]] ??= {})[m[2]] = Number(m[3]);
+    }
+    return {
+      title: this.title.trim(),
+      base: { name: this.baseName.trim(), sha256: this.baseSha256.trim().toLowerCase(), bytes: Number(this.baseBytes), ...(this.baseUri.trim() ? { uri: this.baseUri.trim() } : {}), ...(metrics ? { metrics } : {}) },
+      ...(this.maxBytesOnDisk ? { hardware: { maxBytesOnDisk: Number(this.maxBytesOnDisk) } } : {}),
+      constraints, objective,
+      bid: { amount: Number(this.bidAmount), currency: this.currency },
+      deadlineEpochs: Number(this.deadlineEpochs),
+      payout,
+    };
+  }
+}

@@ -1,0 +1,83 @@
+// The Lab and Cache pages end to end in Debian Chromium (WebGPU on SwiftShader): load the bundled stories260K,
+// build a recipe in the generated form (RTN to q4_0), run it, evaluate base and compressed on TinyStories,
+// see the size vs quality plot and its Pareto front, generate side by side, download a GGUF that loads back,
+// save to the IndexedDB cache, then delete it on the Cache page. axe finds no serious violation on either page.
+import { readFileSync } from 'node:fs';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { bytesSource } from '../../src/io/source';
+import { loadModel } from '../../src/io/load';
+import { STORIES } from '../fixtures';
+import { chromiumSuite, startLab, type Lab } from './harness';
+import { screenshot, seriousViolations, waitForOrAlert } from './ui-helpers';
+
+chromiumSuite('Lab and Cache pages in Chromium', () => {
+  let lab: Lab | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    lab = await startLab('/#/lab');
+    page = lab.page;
+    await page.getByRole('button', { name: 'Load bundled model' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  it('load -> quantize -> evaluate -> compare -> export -> cache', async () => {
+    await page.getByRole('button', { name: 'Load bundled model' }).click();
+    expect(await (await waitForOrAlert(page, 'architecture', 60_000)).textContent()).toBe('llama');
+
+    // the recipe form comes from the pass registry: step 1 is rtn with its schema's defaults
+    await expect.poll(() => page.getByText('1. rtn').count()).toBe(1);
+    expect(await page.getByLabel('dtype', { exact: true }).inputValue()).toBe('int4_g32');
+    await page.getByLabel('dtype', { exact: true }).selectOption('q4_0');
+    await page.getByRole('button', { name: 'Run recipe' }).click();
+    const ratio = await (await waitForOrAlert(page, 'compressed-ratio', 60_000)).textContent();
+    // q4_0 on the block linears only (embedding kept f32): about half the bytes
+    expect(parseFloat(ratio!)).toBeGreaterThan(30);
+    expect(parseFloat(ratio!)).toBeLessThan(80);
+
+    await page.getByLabel('Items per task').fill('1');
+    await page.getByRole('button', { name: 'Evaluate compressed' }).click();
+    await waitForOrAlert(page, 'pareto', 120_000);
+    const rows = page.getByTestId('eval-table').locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 120_000 }).toBe(2);
+    const table = (await page.getByTestId('eval-table').textContent())!;
+    expect(table).toContain('tinystories.perplexity');
+    expect(table).toContain('my-recipe');
+    expect(await page.locator('figure.plot svg').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('pareto').textContent()).toMatch(/Pareto front: .+/);
+
+    await page.getByLabel('Max new tokens').fill('12');
+    await page.getByRole('button', { name: 'Generate' }).click();
+    await waitForOrAlert(page, 'compressed-stats', 60_000);
+    expect((await page.getByTestId('output').textContent())!.length).toBeGreaterThan(20);
+    expect((await page.getByTestId('output-compressed').textContent())!.length).toBeGreaterThan(20);
+
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download GGUF' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/\.gguf$/);
+    const bytes = new Uint8Array(readFileSync((await download.path())!));
+    const back = await loadModel(new Map([['x.gguf', bytesSource(bytes, 'x.gguf')]]));
+    expect(back.tensors.get('model.layers.0.mlp.up_proj.weight')!.dtype).toBe('q4_0');
+
+    await page.getByRole('button', { name: 'Save to browser cache' }).click();
+    expect(await (await waitForOrAlert(page, 'saved', 30_000)).textContent()).toContain('Saved');
+    await screenshot(page, 'ui-lab');
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(lab!.pageErrors).toEqual([]);
+  });
+
+  it('the Cache page lists the saved artifact with its size and deletes it', async () => {
+    await page.getByRole('link', { name: 'Cache' }).click();
+    const table = await waitForOrAlert(page, 'cache-table', 10_000);
+    expect(await table.textContent()).toContain('my-recipe');
+    expect(await page.getByTestId('quota').textContent()).toMatch(/Models: .*KiB/);
+    await screenshot(page, 'ui-cache');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: /^Delete / }).first().click();
+    await page.getByTestId('cache-empty').waitFor();
+    expect(await page.getByTestId('cache-notice').textContent()).toMatch(/Deleted .*\.safetensors/);
+  });
+}, [STORIES.reference, STORIES.tinystories]);
