@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { fileSetFromPath } from '../../node/files';
+import { sha256OfBytes } from '../../src/io/hash';
 import { writeLabArtifact } from '../../src/io/lab-artifact';
 import { loadModel } from '../../src/io/load';
 import { f32Tensor, toFloat32 } from '../../src/model/tensor';
+import { slerp } from '../../src/passes/merge/slerp';
 import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
 import { loadStoriesGguf } from '../stories';
 
@@ -29,7 +31,8 @@ describeWithShared('lab merge', [STORIES.gguf], () => {
     const base = await loadStoriesGguf();
     // a variant: every weight shifted by +0.01, so the linear merge 3:1 is base + 0.0025 exactly in f32 terms
     const shifted = new Map([...base.tensors].map(([n, t]) => [n, f32Tensor(n, t.shape, toFloat32(t).map((x) => x + 0.01))]));
-    writeFileSync(join(dir, 'variant.safetensors'), writeLabArtifact({ ...base, tensors: shifted }));
+    const variantBytes = writeLabArtifact({ ...base, tensors: shifted });
+    writeFileSync(join(dir, 'variant.safetensors'), variantBytes);
     writeFileSync(join(dir, 'merge.yaml'), [
       'merge_method: linear',
       'models:',
@@ -64,5 +67,13 @@ describeWithShared('lab merge', [STORIES.gguf], () => {
     const noSelf = await lab('merge', '--config', join(dir, 'bad-pin.json'), '--out', join(dir, 'x.gguf'));
     expect(noSelf.stderr).toMatch(/merges "self": give that model as the first argument/);
     expect((await lab('merge', '--config', join(dir, 'merge.yaml'))).stderr).toMatch(/--out is required/);
+
+    writeFileSync(join(dir, 'pinned.json'), recipe(sha256OfBytes(variantBytes)));
+    const good = await lab('merge', sharedPath(STORIES.gguf), '--config', join(dir, 'pinned.json'), '--out', join(dir, 'half.gguf'), '--json');
+    expect(good.code, good.stderr).toBe(0);
+    expect(JSON.parse(good.stdout).models['variant.safetensors']).toBe(sha256OfBytes(variantBytes));
+    const half = await loadModel(fileSetFromPath(join(dir, 'half.gguf')));
+    const want = slerp(0.5, b, toFloat32(shifted.get(name)!));
+    toFloat32(half.tensors.get(name)!).forEach((x, i) => expect(x).toBeCloseTo(want[i], 6));
   });
 });

@@ -2,6 +2,7 @@
 // streaming from lazily read files with bounded memory, the recipe pass, the streamed artifact.
 import { describe, expect, it } from 'vitest';
 import { fileSetFromPath } from '../../node/files';
+import { exportHfFolder, fileBytes } from '../../src/io/hf-export';
 import { writeLabArtifact } from '../../src/io/lab-artifact';
 import { loadModel } from '../../src/io/load';
 import { bytesSource } from '../../src/io/source';
@@ -170,6 +171,29 @@ describeWithShared('lazy stores over real files', [STORIES.gguf, STORIES.bin, ST
       expect(store.names.length).toBe(eager.tensors.size);
       for (const [name, t] of eager.tensors) expect(sameBytes((await store.load(name)).data, t.data), name).toBe(true);
     }
+  });
+
+  it('an HF folder in shards: indexed lazily too; merging it with the GGUF is refused (q/k row order differs)', async () => {
+    const gguf = await loadStoriesGguf();
+    const folder = new Map(exportHfFolder(gguf, { maxShardBytes: 300_000 }).map((f) => [f.path, bytesSource(fileBytes(f), f.path)]));
+    expect([...folder.keys()].filter((n) => n.endsWith('.safetensors')).length).toBeGreaterThan(2);
+    const [store, eager] = [await openLazyStore(folder), await loadModel(folder)];
+    expect(store.residentBytes).toBe(0);
+    for (const [name, t] of eager.tensors) expect(sameBytes((await store.load(name)).data, t.data), name).toBe(true);
+    const spec = parseMergeSpec({ method: 'linear', models: [{ model: 'gguf', parameters: { weight: 1 } }, { model: 'hf', parameters: { weight: 1 } }] });
+    await expect(planMerge(spec, async (ref) => (ref === 'hf' ? store : memoryStore(gguf)))).rejects.toThrow(/hf is not the same architecture as gguf: ropeStyle half vs interleaved/);
+  });
+
+  it('a merge can be cancelled between tensors and reports progress', async () => {
+    const gguf = await loadStoriesGguf();
+    const plan = await planMerge(parseMergeSpec({ method: 'linear', models: [{ model: 'a', parameters: { weight: 1 } }] }), async () => memoryStore(gguf));
+    const abort = new AbortController();
+    const seen: number[] = [];
+    await expect(collectMerge(plan, {
+      signal: abort.signal,
+      onProgress: (p) => { seen.push(p.done); if (p.done === 3) abort.abort(new Error('stop')); },
+    })).rejects.toThrow('stop');
+    expect(seen).toEqual([1, 2, 3]);
   });
 
   it('as a recipe pass: "self" is the model in hand, other models come through the context', async () => {
