@@ -23,20 +23,26 @@ export const sparseFormat = (n: number, m: number, valueType: NmValueType) => `n
 const matmulParams = { rows: 'u32', inDim: 'u32', outDim: 'u32', flags: 'u32' } as const;
 const matmulBuffers = { x: 'read', w: 'read', bias: 'read', out: 'read_write' } as const;
 
-function sparseKernel(format: SparseFormat, TPR: number, RPW: number) {
+/** TPR invocations per output, RPW outputs per workgroup, RB rows of x per workgroup (grid z). */
+function sparseKernel(format: SparseFormat, TPR: number, RPW: number, RB: number) {
   const { n, m, valueType } = FORMATS[format];
   return defineKernel({
-    label: `sparse_matvec_${format}${TPR === 1 ? '_serial' : ''}`, code: sparseNmMatvecWgsl,
-    constants: { N: n, M: m, IB: Math.log2(m), F16: valueType === 'f16' ? 1 : 0, TPR, RPW },
+    label: `sparse_${RB > 1 ? 'matmul' : 'matvec'}_${format}${TPR === 1 ? '_serial' : ''}`, code: sparseNmMatvecWgsl,
+    constants: { N: n, M: m, IB: Math.log2(m), F16: valueType === 'f16' ? 1 : 0, TPR, RPW, RB },
     params: matmulParams, buffers: matmulBuffers,
-    grid: (p) => [...split(Math.ceil(p.outDim / RPW)), p.rows],
+    grid: (p) => [...split(Math.ceil(p.outDim / RPW)), Math.ceil(p.rows / RB)],
   });
 }
+type SparseKernel = ReturnType<typeof sparseKernel>;
 
-/** Per format: 64 invocations per output (GPUs) and one per output (CPU adapters); rows are grid z for both. */
-export const SPARSE_MATMUL = Object.fromEntries(
-  (Object.keys(FORMATS) as SparseFormat[]).map((f) => [f, { gpu: sparseKernel(f, 64, 4), cpu: sparseKernel(f, 1, 64) }]),
-) as Record<SparseFormat, { gpu: ReturnType<typeof sparseKernel>; cpu: ReturnType<typeof sparseKernel> }>;
+/**
+ * Per format and kernel family: 64 invocations per output (GPUs) or one (CPU adapters); one row of x per
+ * workgroup for decode (`single`), 8 for batches, so each weight is read once per 8 rows.
+ */
+export const SPARSE_MATMUL = Object.fromEntries((Object.keys(FORMATS) as SparseFormat[]).map((f) => [f, {
+  gpu: { batch: sparseKernel(f, 64, 4, 8), single: sparseKernel(f, 64, 4, 1) },
+  cpu: { batch: sparseKernel(f, 1, 64, 8), single: sparseKernel(f, 1, 64, 1) },
+}])) as Record<SparseFormat, Record<'gpu' | 'cpu', { batch: SparseKernel; single: SparseKernel }>>;
 
 /**
  * The row-stacked `parts` packed N:M when all are f32 (or all f16) and exactly 2:4 (tried first) or 4:8;

@@ -117,9 +117,7 @@ export const MATMUL: Record<GpuWeightFormat, Record<AdapterClass, MatmulKernels>
     gpu: { batch: k.matmul, single: k.matvec },
     cpu: { batch: k.matmulBlocked, single: k.matvecSerial },
   }])) as Record<QuantFormat, Record<AdapterClass, MatmulKernels>>),
-  ...(Object.fromEntries(Object.entries(SPARSE_MATMUL).map(([format, k]) => [format, {
-    gpu: { batch: k.gpu, single: k.gpu }, cpu: { batch: k.cpu, single: k.cpu },
-  }])) as Record<SparseFormat, Record<AdapterClass, MatmulKernels>>),
+  ...(SPARSE_MATMUL as Record<SparseFormat, Record<AdapterClass, MatmulKernels>>),
 };
 
 /** Every kernel that reads weights in these formats on this kernel family (what a runtime must compile). */

@@ -38,7 +38,7 @@ function random(seed: number) {
 const floats = (next: () => number, n: number) => Float32Array.from({ length: n }, next);
 const up = (a: Float32Array) => uploadBuffer(device, 'in', a);
 
-type SparseKernel = (typeof SPARSE_MATMUL)[keyof typeof SPARSE_MATMUL]['gpu'];
+type SparseKernel = (typeof SPARSE_MATMUL)[keyof typeof SPARSE_MATMUL]['gpu']['batch'];
 async function run(kernel: SparseKernel, buffers: { x: GPUBuffer; w: GPUBuffer; bias: GPUBuffer; out: GPUBuffer }, params: KernelParams<SparseKernel>) {
   await ctx.compile(kernel);
   const d = new Dispatch(ctx, arena, kernel, buffers);
@@ -51,12 +51,14 @@ async function run(kernel: SparseKernel, buffers: { x: GPUBuffer; w: GPUBuffer; 
 }
 
 describe('sparse N:M matmul vs unpackNm + matmulT', () => {
-  // [rows, inDim, outDim]: decode; a batch with a partial index word (172 inputs = 43 groups of 4) and odd outDim
-  const SHAPES = [[1, 256, 70], [5, 172, 37]] as const;
+  // [rows, inDim, outDim]: decode; 11 rows (a full and a partial group of 8) with a partial index word
+  // (172 inputs = 43 groups of 4) and odd outDim
+  const SHAPES = [[1, 256, 70], [11, 172, 37]] as const;
   for (const [n, m] of [[2, 4], [4, 8]] as const) for (const valueType of ['f32', 'f16'] as const) {
     const format = sparseFormat(n, m, valueType);
-    for (const family of ['gpu', 'cpu'] as const) {
-      const kernel = SPARSE_MATMUL[format][family];
+    for (const family of ['gpu', 'cpu'] as const) for (const variant of ['single', 'batch'] as const) {
+      const kernel = SPARSE_MATMUL[format][family][variant];
+      // decode (the single-row kernel's case) and a batch with a partial group of 8 rows, for both kernels
       for (const [rows, inDim0, outDim] of SHAPES) for (const flags of [MATMUL_BIAS, MATMUL_ACCUMULATE]) {
         const inDim = inDim0 - (inDim0 % m);
         it(`${kernel.label} ${rows}x${inDim} -> ${outDim}${flags === MATMUL_BIAS ? ', bias' : ', accumulate'}`, async () => {

@@ -2,9 +2,9 @@
 // weights of every M inputs are read and multiplied, each gathering its input through a log2(M)-bit index.
 // `w` is the packed matrix: the values (f32, or f16 pairs when F16 = 1), then each row's index words.
 // TPR invocations share an output and stride over the row's index words (a word covers GPW groups), so a
-// warp reads consecutive index words and consecutive runs of values; row m of x is workgroup z, as in
-// matvec.wgsl, which also makes this the batch kernel (the weights are re-read per row: fine for the decode
-// this format is for, and for short prompts). TPR = 1 (one invocation per output) is the CPU-adapter variant.
+// warp reads consecutive index words and consecutive runs of values. Workgroup z takes RB rows of x, so each
+// weight is read once per RB rows: RB = 1 for decode, 8 for batches (prefill). TPR = 1 (one invocation per
+// output, no reduction rounds) is the CPU-adapter variant.
 // flags: bit 0 adds bias[n]; bit 1 accumulates into out (the fused residual add).
 
 struct Params {
@@ -26,8 +26,11 @@ override IB: u32 = 2u;  // log2(M)
 override F16: u32 = 0u; // values stored as f16 pairs
 override TPR: u32 = 64u; // invocations per output, a power of two
 override RPW: u32 = 4u;  // outputs per workgroup
+override RB: u32 = 1u;   // rows of x per workgroup, at most MAX_RB
 
-var<workgroup> partial: array<f32, TPR * RPW>;
+const MAX_RB = 8u;
+
+var<workgroup> partial: array<f32, TPR * RPW * RB>;
 
 fn value(i: u32) -> f32 {
   if (F16 == 1u) {
@@ -45,8 +48,9 @@ fn main(
 ) {
   let lane = t % TPR;
   let n = (wid.x + wid.y * nwg.x) * RPW + t / TPR;
-  let m = wid.z;
-  var s = 0.0;
+  let m0 = wid.z * RB;
+  let rb = min(RB, p.rows - m0);
+  var s: array<f32, MAX_RB>;
   if (n < p.outDim) {
     let groups = p.inDim / M;
     let gpw = 32u / (N * IB);
@@ -54,7 +58,6 @@ fn main(
     let valueWords = p.outDim * groups * N / (1u + F16);
     let io = valueWords + n * wordsPerRow;
     let vo = n * groups * N;
-    let xo = m * p.inDim;
     for (var u = lane; u < wordsPerRow; u += TPR) {
       let bits = w[io + u];
       let g0 = u * gpw;
@@ -62,28 +65,39 @@ fn main(
       for (var g = g0; g < g1; g++) {
         let field = bits >> ((g - g0) * N * IB);
         for (var k = 0u; k < N; k++) {
-          let j = (field >> (k * IB)) & (M - 1u);
-          s += value(vo + g * N + k) * x[xo + g * M + j];
+          let v = value(vo + g * N + k);
+          let xi = m0 * p.inDim + g * M + ((field >> (k * IB)) & (M - 1u));
+          for (var r = 0u; r < rb; r++) {
+            s[r] += v * x[xi + r * p.inDim];
+          }
         }
       }
     }
   }
-  partial[t] = s;
+  let W = TPR * RPW;
+  for (var r = 0u; r < RB; r++) {
+    partial[r * W + t] = s[r];
+  }
   workgroupBarrier();
   for (var stride = TPR / 2u; stride > 0u; stride /= 2u) {
     if (lane < stride) {
-      partial[t] += partial[t + stride];
+      for (var r = 0u; r < RB; r++) {
+        partial[r * W + t] += partial[r * W + t + stride];
+      }
     }
     workgroupBarrier();
   }
   if (lane == 0u && n < p.outDim) {
-    var v = partial[t];
-    if ((p.flags & 1u) != 0u) {
-      v += bias[n];
+    for (var r = 0u; r < rb; r++) {
+      let o = (m0 + r) * p.outDim + n;
+      var v = partial[r * W + t];
+      if ((p.flags & 1u) != 0u) {
+        v += bias[n];
+      }
+      if ((p.flags & 2u) != 0u) {
+        v += out[o];
+      }
+      out[o] = v;
     }
-    if ((p.flags & 2u) != 0u) {
-      v += out[m * p.outDim + n];
-    }
-    out[m * p.outDim + n] = v;
   }
 }
