@@ -4,6 +4,7 @@ import type { Pass } from './pass';
 import { awq, gptq, hqq, mixed, rtn } from './quant/index';
 import { channels, heads, layers, magnitude, sparsegpt, wanda } from './prune/index';
 import { merge } from './merge/pass';
+import { distillPass as distill, heal } from './distill/index';
 
-export const passes = { rtn, hqq, gptq, awq, mixed, magnitude, wanda, sparsegpt, heads, channels, layers, merge } satisfies Record<string, Pass<any>>;
+export const passes = { rtn, hqq, gptq, awq, mixed, magnitude, wanda, sparsegpt, heads, channels, layers, merge, distill, heal } satisfies Record<string, Pass<any>>;
 export type PassId = keyof typeof passes;

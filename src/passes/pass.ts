@@ -19,6 +19,8 @@ export interface PassContext {
   report?: (entry: Record<string, unknown>) => void;
   /** Opens other models a pass reads (a merge's inputs) by reference, lazily; given by the host. */
   models?: ModelResolver;
+  /** The models a recipe held before each earlier step ([0] its input): a distillation's teacher. */
+  earlier?: readonly Model[];
 }
 
 export interface Pass<P extends z.ZodType = z.ZodType> {

@@ -23,16 +23,18 @@ export async function runRecipe(
 ): Promise<RecipeRun> {
   const report: RecipeRun['report'] = [];
   let current = model;
+  const earlier: Model[] = [];
   for (const [k, step] of recipe.passes.entries()) {
     throwIfAborted(opts.signal);
     const pass = passes[step.pass];
     if (pass.needsCalibration && !opts.calibration) throw new Error(`pass ${step.pass} needs calibration data`);
     const entries: Record<string, unknown>[] = [];
     const ctx: PassContext = {
-      calibration: opts.calibration, signal: opts.signal, report: (e) => entries.push(e), models: opts.models,
+      calibration: opts.calibration, signal: opts.signal, report: (e) => entries.push(e), models: opts.models, earlier: [...earlier],
       onProgress: (p) => opts.onProgress?.({ ...p, stage: `${k + 1}/${recipe.passes.length} ${step.pass}: ${p.stage}` }),
     };
     const t0 = performance.now();
+    earlier.push(current);
     current = await pass.apply(current, step.params as never, ctx);
     report.push({ pass: step.pass, seconds: (performance.now() - t0) / 1000, entries });
   }

@@ -24,3 +24,19 @@ export function windowBatches(
     });
   };
 }
+
+/** Random windows of seqLen + 1 tokens from a list of sequences (a recipe's calibration text). */
+export function sequenceBatches(
+  sequences: readonly (readonly number[])[], o: { seqLen: number; batch: number; seed: number; bosId: number | null },
+): BatchSource {
+  const usable = sequences.filter((s) => s.length >= o.seqLen + 1);
+  if (usable.length === 0) {
+    const longest = Math.max(0, ...sequences.map((s) => s.length));
+    throw new RangeError(`training windows of ${o.seqLen + 1} tokens need longer text: the longest sequence has ${longest}`);
+  }
+  const streams = usable.map((s) => windowBatches(s, { ...o, batch: 1 }));
+  return (step, micro) => {
+    const rand = seededRandom((Math.imul(o.seed + 17, 0x27d4eb2f) ^ Math.imul(step + 1, 0x165667b1) ^ Math.imul(micro + 1, 0xd3a2646c)) >>> 0);
+    return Array.from({ length: o.batch }, (_, i) => streams[Math.floor(rand() * streams.length)](step, micro * o.batch + i)[0]);
+  };
+}

@@ -6,3 +6,8 @@ export { crossEntropyObjective, distillObjective, type Objective, type DistillLo
 export { windowBatches, type BatchSource } from './batches';
 export { forwardModel, backwardModel } from './model-grad';
 export { weightsOf, withWeights } from './params';
+export { distill, distillTrainer, DistillParams, storedDTypes } from './distill';
+export { studentFromTeacher, studentFromScratch, StudentConfig } from './student';
+export { sequenceBatches } from './batches';
+export { distillPass } from './distill-pass';
+export { heal } from './heal-pass';

@@ -34,10 +34,16 @@ export function fakeQuantize(values: Float32Array, dtype: DTypeId): Float32Array
   return out;
 }
 
+function zeroFraction(w: Float32Array): number {
+  let z = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] === 0) z++;
+  return z / w.length;
+}
+
 export interface FullOptions {
   /** Which weights train (default: all). */
   trainable?: (name: string) => boolean;
-  /** Weights that are exactly zero stay zero (a pruned student keeps its sparsity). */
+  /** Weights that are exactly zero stay zero (a pruned student keeps its sparsity): linear f32 tensors with >= 1% zeros. */
   keepSparsity?: boolean;
   /** Name -> dtype the forward fake-quantizes through (straight-through estimator). */
   fakeQuant?: ReadonlyMap<string, DTypeId>;
@@ -49,7 +55,8 @@ export function fullTrainable(masters: Weights, o: FullOptions = {}): Trainable 
   const masks = new Map<string, Uint8Array>();
   if (o.keepSparsity) {
     for (const [n, w] of params) {
-      if (!isLinearWeight(n) || !w.includes(0)) continue;
+      // a quantized tensor's zeros are grid points, not pruned weights; a dense one may hold a stray exact zero
+      if (!isLinearWeight(n) || o.fakeQuant?.has(n) || zeroFraction(w) < 0.01) continue;
       masks.set(n, Uint8Array.from(w, (v) => (v === 0 ? 0 : 1)));
     }
   }
@@ -97,7 +104,7 @@ export function fullTrainable(masters: Weights, o: FullOptions = {}): Trainable 
     decays: (n) => isLinearWeight(n),
     describe: () => ({
       kind: 'full', params: [...params.values()].reduce((s, w) => s + w.length, 0), maskedZeros: sparse,
-      fakeQuant: Object.fromEntries(o.fakeQuant ?? []),
+      fakeQuant: [...(o.fakeQuant ?? new Map()).values()].reduce<Record<string, number>>((acc, d) => ({ ...acc, [d]: (acc[d] ?? 0) + 1 }), {}),
     }),
   };
 }
