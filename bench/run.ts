@@ -17,8 +17,10 @@ import { WebGpuRuntime } from '../src/runtime/webgpu';
 import type { Runtime } from '../src/runtime/runtime';
 import { benchEval, formatEvalTable, type EvalBenchRow } from './eval';
 import { benchMatmul } from './matmul';
+import { benchMerge, formatMergeTable } from './merge';
 import { benchPrune } from './prune';
 import { benchQuant } from './quant';
+import { benchTrain, TRAIN_BENCH_DEFAULTS } from './train';
 import {
   benchForward, benchPrompt, checkAgainst, formatTable, randomModel, SHAPES, type ForwardBenchOptions, type ForwardBenchRow,
 } from './forward';
@@ -98,10 +100,21 @@ if (!values['forward-only']) {
   console.log('\nmatmul throughput per weight format on WebGPU (after a check against the CPU oracle):');
   matmul = await benchMatmul(device);
 }
+if (!shape && !values['forward-only']) {
+  console.log('\ntraining throughput, CPU Trainer vs WebGPU trainer (healing: bench/train.ts):');
+  await benchTrain(device, { ...TRAIN_BENCH_DEFAULTS, healSteps: 0 }); // writes bench/results/train-*.json
+}
 let prune: object | null = null;
 if (!shape && !values['forward-only']) {
   console.log('\npruning: packed 2:4 / 4:8 sparse matmul vs dense on WebGPU, and bytes per method:');
   prune = await benchPrune(device);
+}
+let merge: object | null = null;
+if (!values['forward-only']) {
+  console.log('\nmerging per method (CPU; three random models read lazily, merged tensor by tensor):');
+  const rows = await benchMerge();
+  console.log(formatMergeTable(rows));
+  merge = rows;
 }
 gpu.dispose();
 
@@ -115,7 +128,7 @@ writeFileSync(out, JSON.stringify({
   bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
   check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
   host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  adapter, results: rows, eval: evalRows, quant, matmul, onnx, prune,
+  adapter, results: rows, eval: evalRows, quant, matmul, onnx, prune, merge,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
 process.exit(0); // Dawn keeps the event loop alive otherwise
