@@ -67,8 +67,11 @@ fn main(
         for (var k = 0u; k < N; k++) {
           let v = value(vo + g * N + k);
           let xi = m0 * p.inDim + g * M + ((field >> (k * IB)) & (M - 1u));
-          for (var r = 0u; r < rb; r++) {
-            s[r] += v * x[xi + r * p.inDim];
+          // RB is a pipeline constant: the compiler unrolls this and keeps s in registers
+          for (var r = 0u; r < RB; r++) {
+            if (r < rb) {
+              s[r] += v * x[xi + r * p.inDim];
+            }
           }
         }
       }
