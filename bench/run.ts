@@ -18,7 +18,6 @@ import type { Runtime } from '../src/runtime/runtime';
 import { benchEval, formatEvalTable, type EvalBenchRow } from './eval';
 import { benchMatmul } from './matmul';
 import { benchMerge, formatMergeTable } from './merge';
-import { benchMerge, formatMergeTable } from './merge';
 import { benchPrune } from './prune';
 import { benchQuant } from './quant';
 import { benchTrain, TRAIN_BENCH_DEFAULTS } from './train';
@@ -117,13 +116,6 @@ if (!values['forward-only']) {
   console.log(formatMergeTable(rows));
   merge = rows;
 }
-let merge: object | null = null;
-if (!values['forward-only']) {
-  console.log('\nmerging per method (CPU; three random models read lazily, merged tensor by tensor):');
-  const rows = await benchMerge();
-  console.log(formatMergeTable(rows));
-  merge = rows;
-}
 gpu.dispose();
 
 const date = new Date().toISOString().slice(0, 10);
@@ -136,7 +128,7 @@ writeFileSync(out, JSON.stringify({
   bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
   check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
   host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  adapter, results: rows, eval: evalRows, quant, matmul, onnx, prune, merge, merge,
+  adapter, results: rows, eval: evalRows, quant, matmul, onnx, prune, merge,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
 process.exit(0); // Dawn keeps the event loop alive otherwise
