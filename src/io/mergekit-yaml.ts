@@ -1,7 +1,8 @@
 // mergekit's YAML configuration (merge_method, base_model, models or slices with layer_range, parameters with
 // gradients and filters, dtype) <-> our merge spec (src/passes/merge/spec.ts), which is the same structure in
 // camelCase. Keys mergekit has and we do not implement (modules, tokenizer unions, residual_weight) are
-// refused by name rather than ignored, so a config never merges differently from what it says.
+// refused by name rather than ignored, so a config never merges differently from what it says. One key is
+// ours: `seed`, for DARE's random drops (mergekit draws them from torch's global generator).
 import { parse, stringify } from 'yaml';
 import { MERGE_METHOD_IDS } from '../passes/merge/index';
 import { parseMergeSpec, type MergeSpec } from '../passes/merge/spec';

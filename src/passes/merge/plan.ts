@@ -124,8 +124,8 @@ export async function planMerge(spec: MergeSpec, resolve: ModelResolver): Promis
       const store = stores.get(src.model)!;
       const info = store.info(name);
       if (!info) throw new Error(`merge: ${src.model} has no tensor ${name}`);
-      const own = slice.sources.find((x) => x.model === src.model && x.parameters)?.parameters;
-      const params = evaluate(method.tensorParams, name, t, [own, slice.parameters, spec.parameters], (d) => {
+      const own = slice.sources.filter((x) => x.model === src.model).map((x) => x.parameters);
+      const params = evaluate(method.tensorParams, name, t, [...own, slice.parameters, spec.parameters], (d) => {
         if (src.model !== base) throw new Error(`merge: missing required parameter ${d.name} for ${src.model}.${name}`);
       });
       return { ref: src.model, store, name, params };
