@@ -1,12 +1,14 @@
-// `lab prune` end to end (a real child process): a structured prune writes a smaller GGUF that `lab inspect`
-// reads back with the new config; a 2:4 SparseGPT prune reports its sparsity and packed size; misuse fails
-// with exit code 2 and a message naming the flag.
+// `lab prune`: a structured prune in a real child process writes a smaller GGUF that `lab inspect` reads back
+// with the new config; in process (no second Node start-up), a 2:4 SparseGPT prune reports its sparsity and
+// packed size, and misuse is a usage error naming the flag.
 import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { expect, it } from 'vitest';
+import { expect, it, vi } from 'vitest';
+import { UsageError } from '../../cli/command';
+import { pruneCommand } from '../../cli/commands/prune';
 import { nmBytes } from '../../src/model/dtypes/sparse-nm';
 import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
 
@@ -36,9 +38,14 @@ describeWithShared('lab prune', [STORIES.gguf, STORIES.tinystories], () => {
     expect(back).toMatchObject({ parameters: o.paramsAfter, bytes: o.bytes });
     expect(back.config.intermediateSize).toBe(128);
 
-    const s = await lab('prune', model, '--method', 'sparsegpt', '--pattern', '2:4', ...calib, '--json');
-    expect(s.code, s.stderr).toBe(0);
-    const p = JSON.parse(s.stdout);
+    const printed: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((line: string) => void printed.push(line));
+    try {
+      await pruneCommand.run([model, '--method', 'sparsegpt', '--pattern', '2:4', ...calib, '--json'], new AbortController().signal);
+    } finally {
+      log.mockRestore();
+    }
+    const p = JSON.parse(printed[0]);
     expect(p.sparsity).toBe(0.5);
     // every block linear (down_proj's 172 inputs are whole groups of 4) packed: 17/32 of its f32 bytes
     const linears = 5 * (64 * 64 * 2 + 32 * 64 * 2 + 172 * 64 * 3);
@@ -48,12 +55,11 @@ describeWithShared('lab prune', [STORIES.gguf, STORIES.tinystories], () => {
     console.log(`lab prune: channels 0.25 -> ${o.paramsBefore} -> ${o.paramsAfter} params, ${o.baseBytes} -> ${o.bytes} B; sparsegpt 2:4 packed ${p.bytes} -> ${p.packedBytes} B`);
   });
 
-  it('misuse: clear messages, exit code 2', async () => {
-    const flag = await lab('prune', model, '--method', 'heads', '--pattern', '2:4');
-    expect(flag.code).toBe(2);
-    expect(flag.stderr).toMatch(/--pattern applies to magnitude, wanda, sparsegpt, not heads/);
-    const range = await lab('prune', model, '--method', 'wanda', '--sparsity', '2');
-    expect(range.code).toBe(2);
-    expect(range.stderr).toMatch(/sparsity/);
+  it('misuse: usage errors naming the problem (main() turns them into exit code 2)', async () => {
+    const prune = (...args: string[]) => pruneCommand.run([model, ...args], new AbortController().signal);
+    await expect(prune('--method', 'heads', '--pattern', '2:4')).rejects.toThrow(new UsageError('--pattern applies to magnitude, wanda, sparsegpt, not heads'));
+    await expect(prune('--method', 'lottery')).rejects.toThrow(/--method must be one of magnitude, wanda, sparsegpt, heads, channels, layers/);
+    await expect(prune('--method', 'wanda', '--sparsity', '2')).rejects.toThrow(UsageError);
+    await expect(prune('--method', 'wanda', '--sparsity', '2')).rejects.toThrow(/passes\.0 \(wanda\): sparsity/);
   });
 });
