@@ -11,6 +11,7 @@ import { submitCommand } from './commands/submit';
 import { validateCommand } from './commands/validate';
 import { exportCommand } from './commands/export';
 import { mergeCommand } from './commands/merge';
+import { distillCommand } from './commands/distill';
 import { UsageError, type Command } from './command';
 
 export const COMMANDS: Record<string, Command> = {
@@ -26,6 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   validate: validateCommand,
   export: exportCommand,
   merge: mergeCommand,
+  distill: distillCommand,
 };
 
 function usage(): string {

@@ -29,7 +29,8 @@ export async function decodeCheckpoint(t: Trainer, bytes: Uint8Array): Promise<v
   if (metadata.format !== FORMAT || !metadata['train.state']) throw new FormatError(FORMAT, src.name, 'no train.state metadata');
   const state = JSON.parse(metadata['train.state']);
   for (const [k, v] of Object.entries(t.config)) {
-    if (JSON.stringify(state.config[k]) !== JSON.stringify(v)) {
+    // `steps` may change: a run can be extended (its schedule is then the new total's from here on)
+    if (k !== 'steps' && JSON.stringify(state.config[k]) !== JSON.stringify(v)) {
       throw new Error(`checkpoint was written with ${k}=${JSON.stringify(state.config[k])}, this run has ${k}=${JSON.stringify(v)}`);
     }
   }
@@ -47,6 +48,7 @@ export async function decodeCheckpoint(t: Trainer, bytes: Uint8Array): Promise<v
     load(`adam.m:${n}`, t.optimizer.m.get(n)!);
     load(`adam.v:${n}`, t.optimizer.v.get(n)!);
   }
+  if (state.step > t.config.steps) throw new Error(`checkpoint is at step ${state.step}, past this run's ${t.config.steps} steps`);
   t.optimizer.t = state.t;
   t.step = state.step;
   t.history.splice(0, t.history.length, ...state.history);

@@ -124,7 +124,10 @@ export class Trainer {
     return encodeCheckpoint(this);
   }
 
-  /** Continue from checkpoint bytes written by a trainer set up the same way (same model, trainable and config). */
+  /**
+   * Continue from checkpoint bytes written by a trainer set up the same way (same model, trainable and config;
+   * only `steps` may differ, to extend a run).
+   */
   async restore(bytes: Uint8Array): Promise<void> {
     await decodeCheckpoint(this, bytes);
   }
