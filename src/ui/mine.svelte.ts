@@ -100,7 +100,7 @@ export class MineState {
         const recipe = catalog.recipes.find((x) => x.file === file);
         if (!recipe) continue;
         this.stage = `${recipe.name}: compressing`;
-        const summary = await this.api.compress(recipe.json, undefined, onProgress);
+        const summary = await this.api.compress($state.snapshot(recipe.json), undefined, onProgress);
         this.stage = `${recipe.name}: evaluating ${tasks.join(', ') || '(size only)'}`;
         const result = await this.api.evaluate('compressed', { tasks, limit }, onProgress);
         const verdict = judge(req, result, base);

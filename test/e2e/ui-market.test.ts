@@ -1,0 +1,160 @@
+// The Market, Mine and Validator pages against a locally started service (what `npm start` runs: Vite dev
+// middleware + the API on one port, a temp SQLite file), in Debian Chromium with a Polkadot extension injected
+// the way a real one is, its keys held by a real @polkadot/keyring in this process.
+// Market: a buyer fills the request form (bundled model as base, a "× base" perplexity constraint), signs and
+// posts it; a miner (this process) submits a q8_0 GGUF; the validator re-measures; the buyer previews the
+// winner in the browser (loads it from the blob route, generates, runs a task).
+// Mine: a second miner picks the request, runs two recipes in the background worker, submits the best signed,
+// and sees the validator's verdict. Validator: epochs, verdicts with reasons, the miner's history.
+import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { fileSource } from '../../node/files';
+import { exportGguf } from '../../src/io/gguf-export';
+import { sha256OfBytes } from '../../src/io/hash';
+import { loadModel } from '../../src/io/load';
+import { signEnvelope, submissionPayload } from '../../src/market/payload';
+import { keyFromUri } from '../../src/market/signing';
+import { runRecipe } from '../../src/recipe/runner';
+import { parseRecipe } from '../../src/recipe/schema';
+import { startService, type Service } from '../../server/serve';
+import { sharedPath, STORIES } from '../fixtures';
+import { fakeResult } from '../server/market-fixtures';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumSuite } from './harness';
+import { screenshot, seriousViolations, waitForOrAlert } from './ui-helpers';
+
+chromiumSuite('Market, Mine and Validator pages against a local service', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ui-market-'));
+  let service: Service;
+  let browser: Browser;
+  let page: Page;
+  const errors: string[] = [];
+  let keys: Awaited<ReturnType<typeof keyFromUri>>[];
+
+  beforeAll(async () => {
+    [service, keys] = await Promise.all([
+      startService({
+        host: '127.0.0.1', port: 0, db: join(dir, 'market.sqlite'), data: sharedPath('data'), epochMs: 3_600_000, validateEveryMs: 0,
+        limit: 1, backend: 'cpu', maxArtifactBytes: 16 * 1024 * 1024, maxJsonBytes: 1024 * 1024, vite: true, log: () => {},
+      }),
+      Promise.all(['//Alice', '//Bob', '//Ferdie'].map(keyFromUri)),
+    ]);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    page = await browser.newPage();
+    page.setDefaultTimeout(20_000);
+    page.on('pageerror', (e) => errors.push(e.message));
+    const [alice, , ferdie] = keys;
+    // the extension's background: holds the keys, signs what the page asks (type 'bytes', wrapped as the extension does)
+    await page.exposeFunction('__extensionSignRaw', (address: string, data: string, type: string) => {
+      const pair = [alice, ferdie].find((k) => k.pair.address === address)?.pair;
+      if (!pair || type !== 'bytes') throw new Error('refused');
+      return u8aToHex(pair.sign(u8aWrapBytes(hexToU8a(data))));
+    });
+    await page.addInitScript((accounts) => {
+      const w = window as unknown as Record<string, any>;
+      w.injectedWeb3 = {
+        'polkadot-js': {
+          version: '0.58.1',
+          enable: async () => ({
+            accounts: { get: async () => accounts, subscribe: () => () => {} },
+            signer: { signRaw: async (raw: { address: string; data: string; type: string }) => ({ id: 1, signature: await w.__extensionSignRaw(raw.address, raw.data, raw.type) }) },
+          }),
+        },
+      };
+    }, [{ address: alice.pair.address, name: 'Alice', type: 'sr25519' }, { address: ferdie.pair.address, name: 'Ferdie', type: 'sr25519' }]);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await service?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  let requestId = '';
+
+  it('Market: post a request with the form, a miner submits, the validator accepts, the buyer previews the winner', async () => {
+    await page.goto(`${service.url}/#/market`);
+    await page.getByRole('button', { name: 'Connect wallet' }).click();
+    await page.getByLabel('Signing account').selectOption({ label: await page.getByLabel('Signing account').locator('option', { hasText: 'Alice' }).textContent() as string });
+    await page.getByRole('button', { name: 'Use the bundled demo model' }).click();
+    await expect.poll(() => page.getByLabel('sha256').inputValue()).toMatch(/^[0-9a-f]{64}$/);
+    await page.getByLabel('Title').fill('stories260K under 700 KB, perplexity within 10%');
+    await page.getByLabel('Declared base metrics (optional)').fill('tinystories.perplexity = 3.3982');
+    await page.getByLabel('Largest file, bytes (optional)').fill('700000');
+    await page.getByRole('button', { name: 'Sign and post request' }).click();
+    requestId = ((await (await waitForOrAlert(page, 'posted', 20_000)).textContent())!.match(/[0-9a-f]{16}/) ?? [''])[0];
+    expect(requestId).toMatch(/^[0-9a-f]{16}$/);
+    const stored = await service.market.store.getRequest(requestId);
+    expect(JSON.parse(stored!.payload)).toMatchObject({ buyer: keys[0].pair.address, hardware: { maxBytesOnDisk: 700000 }, constraints: [{ task: 'tinystories', metric: 'perplexity', op: '<=', fraction_of_base: 1.1 }] });
+
+    // a miner outside the page: q8_0 of the same base, as GGUF, with an honest (empty) claim
+    const base = await loadModel(new Map([['stories260K.gguf', fileSource(sharedPath(STORIES.gguf))]]));
+    const q8 = await runRecipe(base, parseRecipe({ schema: 'lab.recipe/1', name: 'q8', passes: [{ pass: 'rtn', params: { dtype: 'q8_0', embedding: 'q8_0', lmHead: 'q8_0' } }] }));
+    const bytes = exportGguf(q8.model);
+    const sha256 = sha256OfBytes(bytes);
+    await service.market.blobs.put(sha256, [bytes], 1 << 24);
+    const claim = { ...fakeResult({ artifactSha256: sha256, cost: { ...fakeResult().cost, bytesOnDisk: bytes.byteLength } }), tasks: [] };
+    const bob = keys[1];
+    await service.market.submit(await signEnvelope(submissionPayload({ requestId, artifact: { sha256, bytes: bytes.byteLength, name: 'stories260K-q8_0.gguf' }, result: claim, miner: bob.signer.address }), bob.signer));
+    const pass = await service.validator.runOnce();
+    expect(pass.verdicts.map((v) => v.status)).toEqual(['accepted']);
+
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByTestId('requests').getByRole('button', { name: /stories260K under 700 KB/ }).click();
+    expect(await (await waitForOrAlert(page, 'leaderboard', 10_000)).textContent()).toContain('score');
+    expect(await page.getByTestId('verdict').first().textContent()).toContain('accepted');
+    await page.getByRole('button', { name: 'Load it in this browser' }).click();
+    expect(await (await waitForOrAlert(page, 'preview-info', 30_000)).textContent()).toContain('stories260K-q8_0.gguf');
+    await page.getByLabel('Say something to it').fill('Once upon a time');
+    await page.getByRole('button', { name: 'Generate', exact: true }).click();
+    await expect.poll(async () => (await page.getByTestId('preview-output').textContent())?.length ?? 0, { timeout: 30_000 }).toBeGreaterThan(40);
+    await page.getByRole('button', { name: 'Run task' }).click();
+    expect(await (await waitForOrAlert(page, 'preview-result', 60_000)).textContent()).toMatch(/tinystories\.perplexity = 3\.\d+/);
+    await screenshot(page, 'ui-market');
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  it('Mine: pick the request, search two recipes in the background, submit the best signed, see the verdict', async () => {
+    await page.getByRole('link', { name: 'Mine' }).click();
+    await page.getByTestId('open-requests').getByRole('button', { name: /stories260K under 700 KB/ }).click();
+    for (const r of ['hqq-int4']) await page.getByRole('checkbox', { name: r, exact: true }).uncheck();
+    await page.getByLabel('Signing account').selectOption({ label: await page.getByLabel('Signing account').locator('option', { hasText: 'Ferdie' }).textContent() as string });
+    await page.getByRole('button', { name: 'Start search' }).click();
+    await expect.poll(() => page.getByTestId('candidates').locator('tbody tr').count(), { timeout: 90_000 }).toBe(2);
+    await page.getByRole('button', { name: 'Sign and submit' }).waitFor({ timeout: 30_000 });
+    // the best is the smallest candidate that meets the request (objective: smallest bytes)
+    const rows = await page.getByTestId('candidates').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText)));
+    const meeting = rows.filter((r) => r[3] === 'yes');
+    expect(meeting.length, JSON.stringify(rows)).toBeGreaterThan(0);
+    const kib = (t: string) => parseFloat(t);
+    const smallest = meeting.sort((a, b) => kib(a[1]) - kib(b[1]))[0][0].replace(/\s*best so far$/, '');
+    expect(await page.getByTestId('best').textContent()).toContain(`Best so far: ${smallest} `);
+    await page.getByRole('button', { name: 'Sign and submit' }).click();
+    expect(await (await waitForOrAlert(page, 'verdict', 20_000)).textContent()).toMatch(/pending|validating/);
+    const pass = await service.validator.runOnce();
+    expect(pass.verdicts).toHaveLength(1);
+    await expect.poll(() => page.getByTestId('verdict').textContent(), { timeout: 10_000 }).toContain('accepted');
+    const sub = await service.market.store.getSubmission(pass.verdicts[0].submissionId);
+    expect(sub).toMatchObject({ miner: keys[2].pair.address, status: 'accepted' });
+    await screenshot(page, 'ui-mine');
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  it('Validator: epochs, verdicts with reasons and a miner\'s history', async () => {
+    await page.getByRole('link', { name: 'Validator' }).click();
+    expect(await (await waitForOrAlert(page, 'epochs', 10_000)).textContent()).toContain('Epoch 0');
+    expect(await page.getByTestId('queue-empty').count()).toBe(1);
+    await expect.poll(() => page.getByTestId('verdict').count()).toBe(2);
+    await page.getByLabel('Miner address (SS58)').fill(keys[2].pair.address);
+    await page.getByRole('button', { name: 'Look up' }).click();
+    expect(await (await waitForOrAlert(page, 'miner-record', 10_000)).textContent()).toContain('1 submissions, 1 accepted, 0 rejected, 0 over-claims');
+    await screenshot(page, 'ui-validator');
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+}, [STORIES.gguf, STORIES.tinystories]);
