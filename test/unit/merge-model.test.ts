@@ -9,6 +9,7 @@ import { bytesSource } from '../../src/io/source';
 import { modelBytes, type Model } from '../../src/model/model';
 import { toFloat32 } from '../../src/model/tensor';
 import type { TokenizerSpec } from '../../src/model/tokenizer/spec';
+import { passes } from '../../src/passes/index';
 import { linearMerge } from '../../src/passes/merge/linear';
 import { planMerge, type ModelResolver } from '../../src/passes/merge/plan';
 import { collectMerge, MemoryMeter, runMerge } from '../../src/passes/merge/run';
@@ -82,6 +83,15 @@ describe('merge planning over layers', () => {
     expect([...values(out, 'model.norm.weight')]).toEqual([...values(B, 'model.norm.weight')]);
     const deep = await merged({ method: 'passthrough', slices: [{ sources: [{ model: 'a', layerRange: [0, 6] }] }, { sources: [{ model: 'a', layerRange: [4, 6] }] }] }, { a: A });
     expect(deep.config.numLayers).toBe(8);
+  });
+
+  it('quantized inputs are merged from their dequantized values, into a float type', async () => {
+    const q = await passes.rtn.apply(A, passes.rtn.params.parse({ dtype: 'q8_0', embedding: 'q8_0', lmHead: 'q8_0' }), {});
+    const out = await merged({ method: 'linear', models: [{ model: 'q', parameters: { weight: 1 } }, { model: 'a', parameters: { weight: 1 } }] }, { q, a: A });
+    const n = 'model.layers.1.mlp.gate_proj.weight';
+    expect(q.tensors.get(n)!.dtype).toBe('q8_0');
+    expect(out.tensors.get(n)!.dtype).toBe('f32');
+    expect([...values(out, n)]).toEqual([...linearMerge([values(q, n), values(A, n)], [1, 1], true)]);
   });
 
   it('dtype sets the storage of the merged tensors', async () => {
