@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
 import { perplexity } from '../../src/eval/perplexity';
-import type { Model } from '../../src/model/model';
+import { modelParams, type Model } from '../../src/model/model';
 import { toFloat32 } from '../../src/model/tensor';
 import { createTokenizer } from '../../src/model/tokenizer/index';
 import { calibrationFromTokens } from '../../src/passes/calibration';
@@ -80,6 +80,21 @@ describeWithShared('healing stories260K after pruning and quantization', [STORIE
     console.log(`heal report: ${JSON.stringify(healed.report[1].entries[0])}`);
     expect(row.healed).toBeLessThan(row.int3);
     expect(healed.report[1].entries[0]).toMatchObject({ teacher: dense.source.name });
+  });
+
+  it('distill after two layer drops learns from the previous step\'s model (4 layers) into the 3-layer student', async () => {
+    const recipe = parseRecipe({
+      schema: 'lab.recipe/1', name: 'drop-drop-distill',
+      passes: [{ pass: 'layers', params: { count: 1 } }, { pass: 'layers', params: { count: 1 } },
+        { pass: 'distill', params: { steps: 3, seqLen: 32, batch: 1, loss: { topK: 32, hiddenMse: 1 } } }],
+    });
+    const small = { ...calibration, sequences: calibration.sequences.slice(0, 4) };
+    const run = await runRecipe(dense, recipe, { calibration: small });
+    const four = await runRecipe(dense, parseRecipe({ ...recipe, passes: [recipe.passes[0]] }), { calibration: small });
+    expect(run.model.config.numLayers).toBe(3);
+    const entry = run.report[2].entries[0];
+    expect(entry).toMatchObject({ pass: 'distill', steps: 3, teacherParams: modelParams(four.model) });
+    expect(modelParams(four.model)).toBeLessThan(modelParams(dense));
   });
 
   it('a heal with no earlier step and no teacher reference names the problem', async () => {

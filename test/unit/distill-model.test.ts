@@ -9,8 +9,8 @@ import type { Model } from '../../src/model/model';
 import { toFloat32 } from '../../src/model/tensor';
 import { createTokenizer } from '../../src/model/tokenizer/index';
 import {
-  backwardModel, crossEntropyObjective, fineTune, forwardModel, fullTrainable, loraTrainable, Trainer, TrainConfig,
-  weightsOf, windowBatches,
+  backwardModel, crossEntropyObjective, distillObjective, fineTune, forwardModel, fullTrainable, loraTrainable,
+  studentFromScratch, studentFromTeacher, Trainer, TrainConfig, weightsOf, windowBatches,
 } from '../../src/passes/distill/index';
 import { crossEntropyBackward } from '../../src/passes/distill/ops/index';
 import { adamwState, adamwStep, clipGlobalNorm } from '../../src/passes/distill/optimizer';
@@ -146,5 +146,51 @@ describeWithShared('CPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     expect(toFloat32(out.tensors.get(o0)!)).toEqual(toFloat32(model.tensors.get(o0)!));
     expect(W.get(q0)).toEqual(toFloat32(model.tensors.get(q0)!)); // the base weights stay frozen
     expect(() => loraTrainable(model, W, { rank: 2, alpha: 4, targets: ['nope'], seed: 1 })).toThrow(/no linear weight matches targets nope/);
+  });
+
+  it('a layer-dropped student, and the distillation objective (KL T=2 on top-k teacher logits + CE + hidden MSE) through it', () => {
+    const student = studentFromTeacher(model, { numLayers: 3 });
+    expect(student.config.numLayers).toBe(3);
+    // layers 0, 2, 4 of the teacher, renumbered
+    expect(student.tensors.get('model.layers.1.mlp.up_proj.weight')!.data).toEqual(model.tensors.get('model.layers.2.mlp.up_proj.weight')!.data);
+    const W = weightsOf(student);
+    const weight = (n: string) => W.get(n);
+    const objective = distillObjective(model, student, { temperature: 2, kl: 1, ce: 0.5, hiddenMse: 3, topK: 20 });
+    const window = tokens.slice(300, 317);
+    const loss = () => {
+      const { logits, tape } = forwardModel(student.config, weight, window.slice(0, -1));
+      return objective(window, { logits, hidden: tape.hidden }).loss;
+    };
+    const { logits, tape } = forwardModel(student.config, weight, window.slice(0, -1));
+    const r = objective(window, { logits, hidden: tape.hidden });
+    expect(Object.keys(r.parts).sort()).toEqual(['ce', 'kl', 'mse']);
+    expect(r.loss).toBeCloseTo(r.parts.kl + 0.5 * r.parts.ce + 3 * r.parts.mse, 10);
+    const G = new Map<string, Float32Array>();
+    backwardModel(student.config, weight, tape, r.dlogits, (n) => {
+      if (!G.has(n)) G.set(n, new Float32Array(W.get(n)!.length));
+      return G.get(n);
+    }, r.dhidden);
+    for (const name of ['model.norm.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.2.mlp.down_proj.weight']) {
+      const w = W.get(name)!, g = G.get(name)!;
+      const order = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 3);
+      let d2 = 0, n2 = 0;
+      for (const i of order) {
+        const x0 = w[i];
+        w[i] = x0 + 2 ** -8;
+        const up = w[i], lp = loss();
+        w[i] = x0 - 2 ** -8;
+        const down = w[i], lm = loss();
+        w[i] = x0;
+        const numeric = (lp - lm) / (up - down);
+        d2 += (numeric - g[i]) ** 2;
+        n2 += numeric ** 2;
+      }
+      expect(Math.sqrt(d2 / n2), name).toBeLessThanOrEqual(1e-3);
+    }
+    const scratch = studentFromScratch(model, { numLayers: 2, intermediateSize: 96 }, 1);
+    expect(scratch.config).toMatchObject({ numLayers: 2, intermediateSize: 96, hiddenSize: 64 });
+    expect(scratch.tensors.get('model.layers.1.mlp.down_proj.weight')!.shape).toEqual([64, 96]);
+    expect(() => distillObjective(model, studentFromScratch(model, { hiddenSize: 32, headDim: 4 }, 1), { temperature: 1, kl: 1, ce: 0, hiddenMse: 1, topK: 0 }))
+      .toThrow(/hidden-state MSE needs equal hidden sizes \(teacher 64, student 32\)/);
   });
 });

@@ -1,6 +1,6 @@
 // What the distill and heal passes share: finding the teacher and training on the recipe's calibration text.
 import { z } from 'zod';
-import type { Model } from '../../model/model';
+import { modelParams, type Model } from '../../model/model';
 import type { Tensor } from '../../model/tensor';
 import type { PassContext } from '../pass';
 import { sequenceBatches } from './batches';
@@ -42,6 +42,6 @@ export async function distillOnCalibration(
     },
   });
   const last = trainer.history.at(-1)!;
-  ctx.report?.({ pass, teacher: teacher.source.name, steps: trainer.step, firstLoss: first.loss, lastLoss: last.loss, trainable: trainer.trainable.describe(), data: ctx.calibration.description });
+  ctx.report?.({ pass, teacher: teacher.source.name, teacherParams: modelParams(teacher), steps: trainer.step, firstLoss: first.loss, lastLoss: last.loss, trainable: trainer.trainable.describe(), data: ctx.calibration.description });
   return trainer.toModel(`${student.source.name} ${pass}ed`);
 }
