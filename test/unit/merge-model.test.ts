@@ -10,6 +10,7 @@ import { modelBytes, type Model } from '../../src/model/model';
 import { toFloat32 } from '../../src/model/tensor';
 import type { TokenizerSpec } from '../../src/model/tokenizer/spec';
 import { passes } from '../../src/passes/index';
+import { checkTokenizers } from '../../src/passes/merge/compat';
 import { linearMerge } from '../../src/passes/merge/linear';
 import { planMerge, type ModelResolver } from '../../src/passes/merge/plan';
 import { collectMerge, MemoryMeter, runMerge } from '../../src/passes/merge/run';
@@ -190,6 +191,8 @@ describeWithShared('lazy stores over real files', [STORIES.gguf, STORIES.bin, ST
     const [store, eager] = [await openLazyStore(folder), await loadModel(folder)];
     expect(store.residentBytes).toBe(0);
     for (const [name, t] of eager.tensors) expect(sameBytes((await store.load(name)).data, t.data), name).toBe(true);
+    // the GGUF's SentencePiece vocabulary and the folder's tokenizer.json are the same tokens
+    expect(() => checkTokenizers([{ ref: 'gguf', store: memoryStore(gguf) }, { ref: 'hf', store }])).not.toThrow();
     const spec = parseMergeSpec({ method: 'linear', models: [{ model: 'gguf', parameters: { weight: 1 } }, { model: 'hf', parameters: { weight: 1 } }] });
     await expect(planMerge(spec, async (ref) => (ref === 'hf' ? store : memoryStore(gguf)))).rejects.toThrow(/hf is not the same architecture as gguf: ropeStyle half vs interleaved/);
   });

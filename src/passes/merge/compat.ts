@@ -30,15 +30,18 @@ export function checkArchitectures(stores: readonly { ref: string; store: Tensor
   }
 }
 
-/** Token strings by id; SentencePiece's "▁" and llama2.c's " " spell the same space. */
+/** SentencePiece's "▁" and llama2.c's " " spell the same space (GGUF, tokenizer.json and tok512.bin differ). */
+const space = (piece: string) => piece.replaceAll('\u2581', ' ');
+
+/** Token strings by id. */
 function vocabulary(spec: TokenizerSpec): string[] {
-  if (spec.kind === 'spm') return spec.pieces.map((p) => (spec.spaceSymbol === '\u2581' ? p.replaceAll('\u2581', ' ') : p));
+  if (spec.kind === 'spm') return spec.pieces.map(space);
   const json = spec.tokenizerJson as { model?: { vocab?: Record<string, number> | [string, number][] }; added_tokens?: { id: number; content: string }[] };
   const out: string[] = [];
   const vocab = json.model?.vocab;
-  if (Array.isArray(vocab)) vocab.forEach(([piece], id) => (out[id] = piece)); // unigram: [piece, score] by id
-  else for (const [piece, id] of Object.entries(vocab ?? {})) out[id] = piece;
-  for (const t of json.added_tokens ?? []) out[t.id] = t.content;
+  if (Array.isArray(vocab)) vocab.forEach(([piece], id) => (out[id] = space(piece))); // unigram: [piece, score] by id
+  else for (const [piece, id] of Object.entries(vocab ?? {})) out[id] = space(piece);
+  for (const t of json.added_tokens ?? []) out[t.id] = space(t.content);
   return out;
 }
 
