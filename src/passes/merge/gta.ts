@@ -63,8 +63,8 @@ export function generalizedTaskArithmetic(base: Float32Array, tvs: readonly Task
       mixed += w;
       divisor += tvs[k].weight;
     }
-    if (sign) { if (divisor === 0) divisor = 1; } else divisor = Math.abs(weightSum) < 1e-8 ? 1 : weightSum;
-    if (o.normalize) mixed /= divisor;
+    // normalize by the weights that voted with the sign (TIES) or by all weights; mergekit's guards against 0
+    if (o.normalize) mixed /= sign ? divisor || 1 : Math.abs(weightSum) < 1e-8 ? 1 : weightSum;
     out[i] = base[i] + mixed * o.lambda;
   }
   return out;
