@@ -43,7 +43,14 @@ export async function sensitivityMap(model: Model, tok: Tokenizer, data: DataSou
   const pairs = [...model.tensors.values()]
     .filter((t) => isQuantizable(t.name) && t.shape.length === 2)
     .map((t) => ({ tensor: t.name, dtype: fitDType(o.dtype, t.shape[1]) }));
-  const entries = await measureSensitivity(model, pairs, base, (t, d) => castTensor(t, d), { signal: o.signal, onProgress: o.onProgress });
+  const entries = [];
+  for (const [i, pair] of pairs.entries()) {
+    // One tensor at a time with a macrotask between: the CPU reference never leaves the microtask queue, and
+    // a worker hears a cancel only when its event loop turns.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    entries.push(...(await measureSensitivity(model, [pair], base, (t, d) => castTensor(t, d), { signal: o.signal })));
+    o.onProgress?.({ stage: 'sensitivity', done: i + 1, total: pairs.length });
+  }
   return entries.map((e) => {
     const m = /^model\.layers\.(\d+)\.(?:\w+\.)?(\w+)\.weight$/.exec(e.tensor);
     return {

@@ -9,7 +9,7 @@ import type { FileSet } from '../io/source';
 import { DTYPES, type DTypeId } from '../model/dtype';
 import { modelBytes } from '../model/model';
 import { recipeHash } from '../recipe/hash';
-import { LabSession, type GenerateOptions, type GenerateStats, type ModelInfo } from '../runtime/session';
+import { LabSession, yielding, type GenerateOptions, type GenerateStats, type ModelInfo } from '../runtime/session';
 import { ModelCache, type StoredEntry } from '../store/cache';
 import { taskLibrary } from './catalog';
 import { compressModel, type Progress } from './compress';
@@ -112,10 +112,11 @@ export class Workspace {
     const base = which === 'compressed' && req.kld ? this.session('base') : null;
     const kldTask = library.get('tinystories') ?? tasks.find((t) => t.output_type === 'loglikelihood_rolling');
     const artifact = which === 'compressed' ? writeLabArtifact(s.model) : null;
+    // yielding: on the CPU reference a cancel would otherwise wait for the whole evaluation
     return evaluate({
-      model: s.model, runtime: s.runtime, tokenizer: s.tokenizer, tasks, data: dataSource(req.data), limit: req.limit,
+      model: s.model, runtime: yielding(s.runtime), tokenizer: s.tokenizer, tasks, data: dataSource(req.data), limit: req.limit,
       seed: req.seed ?? '0', host: 'browser', adapter: s.backend,
-      base: base ? { runtime: base.runtime, name: base.model.source.name, sha256: await this.baseSha256(opts.signal) } : undefined,
+      base: base ? { runtime: yielding(base.runtime), name: base.model.source.name, sha256: await this.baseSha256(opts.signal) } : undefined,
       kldTask, kldChunks: 2,
       artifactSha256: artifact ? sha256OfBytes(artifact) : which === 'base' ? await this.baseSha256(opts.signal) : null,
       bytesOnDisk: artifact?.byteLength ?? modelBytes(s.model),

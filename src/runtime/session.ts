@@ -85,7 +85,7 @@ const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
  * pass resolves without ever leaving the microtask queue, so without this a worker would not see a
  * cancel message until generation ended.
  */
-function yielding(rt: Runtime, everyMs = 30): Runtime {
+export function yielding(rt: Runtime, everyMs = 30): Runtime {
   let last = performance.now();
   const forward: Runtime['forward'] = async (tokens, opts) => {
     if (performance.now() - last > everyMs) {

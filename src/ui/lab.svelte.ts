@@ -35,6 +35,8 @@ export class LabState {
   progress = $state<Progress | null>(null);
   info = $state<ModelInfo | null>(null);
   error = $state<string | null>(null);
+  /** What the last operation ended with when that is not an error ("Cancelled."). */
+  notice = $state<string | null>(null);
   catalog = $state<Catalog | null>(null);
   data = $state<DataRef>(DEFAULT_DATA);
 
@@ -95,12 +97,15 @@ export class LabState {
   private async run<T>(phase: Phase, what: string, work: (onProgress: (p: Progress) => void) => Promise<T>): Promise<T | undefined> {
     if (this.busy) return undefined;
     this.phase = phase;
-    this.error = null;
+    this.error = this.notice = null;
     this.progress = null;
+    this.cancelled = false;
     try {
       return await work(proxy((p: Progress) => (this.progress = p)));
     } catch (e) {
-      this.error = `${what}: ${message(e)}`;
+      // A cancel the user asked for is an outcome, not an error; anything else is shown as it is.
+      if (this.cancelled || (e as Error)?.name === 'AbortError') this.notice = 'Cancelled.';
+      else this.error = `${what}: ${message(e)}`;
       return undefined;
     } finally {
       this.progress = null;
@@ -203,8 +208,12 @@ export class LabState {
     this.exported = [];
   }
 
+  private cancelled = false;
+
   cancel(): void {
-    if (this.busy) void this.api.cancel();
+    if (!this.busy) return;
+    this.cancelled = true;
+    void this.api.cancel();
   }
 
   stop(): void {

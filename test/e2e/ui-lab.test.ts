@@ -3,12 +3,12 @@
 // see the size vs quality plot and its Pareto front, generate side by side, download a GGUF that loads back,
 // save to the IndexedDB cache, then delete it on the Cache page. axe finds no serious violation on either page.
 import { readFileSync } from 'node:fs';
-import type { Page } from 'playwright-core';
+import { chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { bytesSource } from '../../src/io/source';
 import { loadModel } from '../../src/io/load';
 import { STORIES } from '../fixtures';
-import { chromiumSuite, startLab, type Lab } from './harness';
+import { CHROMIUM, chromiumSuite, startLab, type Lab } from './harness';
 import { screenshot, seriousViolations, waitForOrAlert } from './ui-helpers';
 
 chromiumSuite('Lab and Cache pages in Chromium', () => {
@@ -79,5 +79,34 @@ chromiumSuite('Lab and Cache pages in Chromium', () => {
     await page.getByRole('button', { name: /^Delete / }).first().click();
     await page.getByTestId('cache-empty').waitFor();
     expect(await page.getByTestId('cache-notice').textContent()).toMatch(/Deleted .*\.safetensors/);
+  });
+
+  it('cancels a long measurement from its progress bar: no error, no result, the page stays usable', async () => {
+    await page.getByRole('link', { name: 'Lab' }).click();
+    await page.getByRole('button', { name: 'Measure sensitivity' }).click();
+    await page.getByTestId('progress').waitFor();
+    await page.getByTestId('progress').getByRole('button', { name: 'Cancel' }).click();
+    expect(await (await waitForOrAlert(page, 'lab-notice', 20_000)).textContent()).toBe('Cancelled.');
+    expect(await page.getByTestId('sensitivity-summary').count()).toBe(0);
+    expect(await page.getByRole('button', { name: 'Measure sensitivity' }).isEnabled()).toBe(true);
+  });
+
+  it('without WebGPU: says so, and the model runs on the CPU reference', async () => {
+    // Chromium without --enable-unsafe-webgpu has no adapter on a machine without a GPU
+    const plain = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-dev-shm-usage'] });
+    try {
+      const p = await plain.newPage();
+      await p.goto(`${lab!.url}/#/lab`);
+      await p.getByTestId('no-webgpu').waitFor({ timeout: 20_000 });
+      await p.getByRole('button', { name: 'Load bundled model' }).click();
+      expect(await (await waitForOrAlert(p, 'backend-notice', 60_000)).textContent()).toMatch(/CPU reference/);
+      await p.getByLabel('Max new tokens').fill('8');
+      await p.getByRole('button', { name: 'Generate' }).click();
+      expect(await (await waitForOrAlert(p, 'backend', 60_000)).textContent()).toBe('cpu');
+      expect((await p.getByTestId('output').textContent())!.length).toBeGreaterThan(20);
+      await screenshot(p, 'ui-lab-no-webgpu');
+    } finally {
+      await plain.close();
+    }
   });
 }, [STORIES.reference, STORIES.tinystories]);

@@ -96,7 +96,7 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     const q8 = await runRecipe(base, parseRecipe({ schema: 'lab.recipe/1', name: 'q8', passes: [{ pass: 'rtn', params: { dtype: 'q8_0', embedding: 'q8_0', lmHead: 'q8_0' } }] }));
     const bytes = exportGguf(q8.model);
     const sha256 = sha256OfBytes(bytes);
-    await service.market.blobs.put(sha256, [bytes], 1 << 24);
+    await service.market.blobs.put(sha256, (async function* () { yield bytes; })(), 1 << 24);
     const claim = { ...fakeResult({ artifactSha256: sha256, cost: { ...fakeResult().cost, bytesOnDisk: bytes.byteLength } }), tasks: [] };
     const bob = keys[1];
     await service.market.submit(await signEnvelope(submissionPayload({ requestId, artifact: { sha256, bytes: bytes.byteLength, name: 'stories260K-q8_0.gguf' }, result: claim, miner: bob.signer.address }), bob.signer));
