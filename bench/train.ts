@@ -33,7 +33,7 @@ export interface TrainBenchOptions {
   healSteps: number;
 }
 
-export const TRAIN_BENCH_DEFAULTS: TrainBenchOptions = { steps: 8, batch: 4, seqLen: 64, healSteps: 200 };
+export const TRAIN_BENCH_DEFAULTS: TrainBenchOptions = { steps: 8, batch: 4, seqLen: 64, healSteps: 60 };
 
 async function stories(): Promise<{ model: Model; train: number[]; heldOut: number[] }> {
   const model = await loadModel(fileSetFromPath(resolve(SHARED, 'models/stories260K/stories260K.gguf')));

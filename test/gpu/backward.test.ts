@@ -251,6 +251,24 @@ describe('losses over logits', () => {
   }
 });
 
+describe('KL to top-k teacher logits', () => {
+  for (const [k, temperature] of [[1, 1], [8, 2], [301, 1]]) {
+    it(`k ${k}, temperature ${temperature}, accumulated onto a CE gradient`, async () => {
+      const rows = 5, vocab = 301;
+      const r = random(k * 7 + temperature);
+      const logits = r(rows * vocab, 6), ce = r(rows * vocab);
+      const top = ops.topKLogits(r(rows * vocab, 6), rows, vocab, k);
+      const dLogits = up(ce), loss = empty(rows);
+      await run(step(T.klTopK, {
+        logits: up(logits), ids: up(Uint32Array.from(top.indices)), teacher: up(top.logits), dLogits, loss,
+      }, { rows, vocab, k, temperature, weight: 1 / rows, flags: T.ACCUMULATE }));
+      const want = ops.klBackward(logits, top, vocab, temperature);
+      expect((await read(loss, rows)).reduce((s, v) => s + v, 0) / rows).toBeCloseTo(want.loss, 4);
+      expectClose(await read(dLogits, rows * vocab), want.dlogits.map((v, i) => v + ce[i]));
+    });
+  }
+});
+
 describe('optimizer', () => {
   it('mask: gradients of pruned weights are zeroed, others kept', async () => {
     const n = 100;

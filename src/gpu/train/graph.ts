@@ -23,6 +23,8 @@ type Op = { dispatch: Dispatch<Kernel>; params: Record<string, number> } | { cop
 export interface GraphShape {
   sequences: number;
   seqLen: number;
+  /** k of cached top-k teacher logits (0: none; full teacher logits are always possible). */
+  teacherTopK: number;
 }
 
 /** Loss terms of a batch; each applies only where the batch carries its data. */
@@ -40,6 +42,9 @@ export class TrainGraph {
   readonly targets: GPUBuffer;
   readonly mask: GPUBuffer;
   readonly teacher: GPUBuffer;
+  /** Top-k teacher logits: [rows, k] vocabulary ids and values. */
+  readonly teacherTopIds: GPUBuffer;
+  readonly teacherTop: GPUBuffer;
   readonly embedIndex: GPUBuffer;
   /** Per-row cross-entropy and KL losses, as the loss kernels leave them. */
   readonly ceLoss: GPUBuffer;
@@ -49,6 +54,7 @@ export class TrainGraph {
   private readonly backwardOps: Op[] = [];
   private readonly ce: Dispatch<typeof T.crossEntropy>;
   private readonly kl: Dispatch<typeof T.klDivergence>;
+  private readonly klTopK: Dispatch<typeof T.klTopK>;
   private readonly embedBackward: Dispatch<typeof T.embeddingBackward>;
 
   constructor(
@@ -92,6 +98,8 @@ export class TrainGraph {
     this.targets = buf('targets', N);
     this.mask = buf('kl_mask', N);
     this.teacher = buf('teacher_logits', N * V);
+    this.teacherTopIds = buf('teacher_top_ids', N * shape.teacherTopK);
+    this.teacherTop = buf('teacher_top_logits', N * shape.teacherTopK);
     this.embedIndex = buf('embed_index', 3 * N + 1);
     this.ceLoss = buf('ce_loss', N);
     this.klLoss = buf('kl_loss', N);
@@ -130,6 +138,7 @@ export class TrainGraph {
     const dLogits = buf('d_logits', N * V);
     this.ce = d(T.crossEntropy, { logits, targets: this.targets, dLogits, loss: this.ceLoss });
     this.kl = d(T.klDivergence, { logits, teacher: this.teacher, mask: this.mask, dLogits, loss: this.klLoss });
+    this.klTopK = d(T.klTopK, { logits, ids: this.teacherTopIds, teacher: this.teacherTop, dLogits, loss: this.klLoss });
 
     // Backward.
     const dx = buf('d_x', N * D), dh = buf('d_h', N * D), rstd = buf('rstd', N);
@@ -157,15 +166,15 @@ export class TrainGraph {
    * Forward, losses and backward of the uploaded batch. ceWeight / klWeight scale each loss's
    * gradient (the mean's 1 / count and the term's weight); a zero weight leaves that term out.
    */
-  record(enc: GPUCommandEncoder, loss: { ceWeight: number; klWeight: number; temperature: number }, embedUniques: number) {
+  record(enc: GPUCommandEncoder, loss: { ceWeight: number; klWeight: number; temperature: number; topK: boolean }, embedUniques: number) {
     const c = this.config;
     const lossOps: Op[] = [];
     if (loss.ceWeight > 0) lossOps.push({ dispatch: this.ce, params: { rows: this.rows, vocab: c.vocabSize, weight: loss.ceWeight, flags: 0 } });
     if (loss.klWeight > 0) {
-      lossOps.push({
-        dispatch: this.kl,
-        params: { rows: this.rows, vocab: c.vocabSize, temperature: loss.temperature, weight: loss.klWeight, flags: loss.ceWeight > 0 ? T.ACCUMULATE : 0 },
-      });
+      const kl = { rows: this.rows, vocab: c.vocabSize, temperature: loss.temperature, weight: loss.klWeight, flags: loss.ceWeight > 0 ? T.ACCUMULATE : 0 };
+      lossOps.push(loss.topK
+        ? { dispatch: this.klTopK, params: { ...kl, k: this.shape.teacherTopK } }
+        : { dispatch: this.kl, params: kl });
     }
     if (lossOps.length === 0) throw new Error('training step with no loss: give targets (cross-entropy) or teacher logits (KL)');
     const embed: Op = { dispatch: this.embedBackward, params: { uniques: embedUniques, dim: c.hiddenSize } };

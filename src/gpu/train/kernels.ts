@@ -11,6 +11,7 @@ import crossEntropyWgsl from '../kernels/backward/cross-entropy.wgsl?raw';
 import embeddingWgsl from '../kernels/backward/embedding.wgsl?raw';
 import gradSumsqWgsl from '../kernels/backward/grad-sumsq.wgsl?raw';
 import klDivergenceWgsl from '../kernels/backward/kl-divergence.wgsl?raw';
+import klTopKWgsl from '../kernels/backward/kl-topk.wgsl?raw';
 import maskGradWgsl from '../kernels/backward/mask-grad.wgsl?raw';
 import matmulWgsl from '../kernels/backward/matmul.wgsl?raw';
 import rmsnormWeightWgsl from '../kernels/backward/rmsnorm-weight.wgsl?raw';
@@ -110,6 +111,14 @@ export const klDivergence = defineKernel({
   grid: (p) => grid1d(p.rows, 64),
 });
 
+/** KL to cached top-k teacher logits (ids and values per row), as klBackward with TopKLogits. */
+export const klTopK = defineKernel({
+  label: 'kl_topk', code: klTopKWgsl, constants: { WG: 64 },
+  params: { rows: 'u32', vocab: 'u32', k: 'u32', temperature: 'f32', weight: 'f32', flags: 'u32' },
+  buffers: { logits: 'read', ids: 'read', teacher: 'read', dLogits: 'read_write', loss: 'read_write' },
+  grid: (p) => grid1d(p.rows, 64),
+});
+
 export const gradSumsq = defineKernel({
   label: 'grad_sumsq', code: gradSumsqWgsl, constants: { WG: 64, CHUNK: SUMSQ_CHUNK },
   params: { count: 'u32', first: 'u32' },
@@ -148,7 +157,7 @@ export function nonzeroMask(values: Float32Array): Uint32Array<ArrayBuffer> {
 
 export const TRAIN_KERNELS = [
   matmulStrided, rmsNormBackward, rmsNormWeightGrad, rope, attentionForward, attentionBackwardQ, attentionBackwardKv,
-  swigluBackward, embeddingBackward, crossEntropy, klDivergence, gradSumsq, clipScale, adamw, maskGrad,
+  swigluBackward, embeddingBackward, crossEntropy, klDivergence, klTopK, gradSumsq, clipScale, adamw, maskGrad,
 ];
 
 /**

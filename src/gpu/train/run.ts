@@ -7,6 +7,7 @@ import { throwIfAborted } from '../../io/errors';
 import type { Model } from '../../model/model';
 import { windowBatches } from '../../passes/distill/batches';
 import type { DistillLoss } from '../../passes/distill/objective';
+import { topKLogits } from '../../passes/distill/ops';
 import { learningRate } from '../../passes/distill/schedule';
 import { TrainConfig, type StepInfo } from '../../passes/distill/trainer';
 import { WebGpuRuntime } from '../../runtime/webgpu';
@@ -15,9 +16,9 @@ import { GpuTrainer, type TrainBatch } from './trainer';
 export type GpuTrainOptions = z.input<typeof TrainConfig> & {
   /** Distil from this model (KL on its logits); without it, plain next-token cross-entropy. */
   teacher?: Model;
-  /** Loss weights and temperature when distilling (defaults: kl 1, ce 0, temperature 1). */
+  /** Loss weights and temperature when distilling (defaults: kl 1, ce 0, temperature 1; topK 0: full teacher logits). */
   loss?: Partial<Pick<DistillLoss, 'kl' | 'ce' | 'temperature' | 'hiddenMse' | 'topK'>>;
-  /** Pruned weights stay zero. */
+  /** Pruned weights stay zero; default true when distilling (as DistillParams), false when fine-tuning (as fineTune). */
   keepSparsity?: boolean;
   signal?: AbortSignal;
   onProgress?: (s: StepInfo) => void;
@@ -34,17 +35,17 @@ export async function trainOnGpu(device: GPUDevice, student: Model, tokens: Arra
   const { teacher, loss = {}, keepSparsity, signal, onProgress, ...rest } = opts;
   const config = TrainConfig.parse(rest);
   if ((loss.hiddenMse ?? 0) > 0) throw new Error('GPU training: the hidden-state MSE loss is CPU-only (set hiddenMse to 0)');
-  if ((loss.topK ?? 0) > 0) throw new Error('GPU training: top-k teacher logits are CPU-only; the GPU reads full teacher logits (set topK to 0)');
   if (teacher && teacher.config.vocabSize !== student.config.vocabSize) {
     throw new Error(`distill: teacher vocabulary ${teacher.config.vocabSize} differs from the student's ${student.config.vocabSize}`);
   }
   const data = windowBatches(tokens, { ...config, bosId: student.config.bosTokenId });
   const trainer = await GpuTrainer.create(device, student, {
-    sequences: config.batch, seqLen: config.seqLen, keepSparsity,
+    sequences: config.batch, seqLen: config.seqLen, keepSparsity: keepSparsity ?? !!teacher,
     adamw: { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxGradNorm: config.clipNorm },
     ceWeight: teacher ? (loss.ce ?? 0) : 1,
     klWeight: loss.kl ?? 1,
     temperature: loss.temperature ?? 1,
+    teacherTopK: teacher ? (loss.topK ?? 0) : 0,
   });
   const teacherRt = teacher ? await WebGpuRuntime.create(device, teacher, { maxPositions: config.seqLen }) : undefined;
   const history: StepInfo[] = [];
@@ -53,7 +54,7 @@ export async function trainOnGpu(device: GPUDevice, student: Model, tokens: Arra
     for (let step = 0; step < config.steps; step++) {
       throwIfAborted(signal);
       const micro: TrainBatch[] = [];
-      for (let m = 0; m < config.accumulate; m++) micro.push(await batchOf(data(step, m), teacherRt));
+      for (let m = 0; m < config.accumulate; m++) micro.push(await batchOf(data(step, m), teacherRt, loss.topK ?? 0));
       const lr = learningRate(step, config);
       const r = await trainer.step(micro, lr);
       const parts: Record<string, number> = {};
@@ -72,8 +73,8 @@ export async function trainOnGpu(device: GPUDevice, student: Model, tokens: Arra
   }
 }
 
-/** Windows of seqLen + 1 tokens -> inputs, next-token targets and (distilling) the teacher's logits. */
-async function batchOf(windows: number[][], teacher?: WebGpuRuntime): Promise<TrainBatch> {
+/** Windows of seqLen + 1 tokens -> inputs, next-token targets and (distilling) the teacher's logits, or their top k. */
+async function batchOf(windows: number[][], teacher: WebGpuRuntime | undefined, topK: number): Promise<TrainBatch> {
   const tokens = windows.flatMap((w) => w.slice(0, -1));
   const targets = windows.flatMap((w) => w.slice(1));
   if (!teacher) return { tokens, targets };
@@ -83,5 +84,7 @@ async function batchOf(windows: number[][], teacher?: WebGpuRuntime): Promise<Tr
     teacher.reset();
     teacherLogits.set(await teacher.forward(windows[i].slice(0, -1)), i * n * V);
   }
-  return { tokens, targets, teacherLogits };
+  return topK > 0
+    ? { tokens, targets, teacherTopK: topKLogits(teacherLogits, windows.length * n, V, topK) }
+    : { tokens, targets, teacherLogits };
 }

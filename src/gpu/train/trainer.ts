@@ -3,6 +3,7 @@
 // the runtime loads (biases excepted). A step takes one or more micro-batches (gradient accumulation),
 // each `sequences` rows of `seqLen` tokens; losses come back per step, weights on request.
 import type { Model } from '../../model/model';
+import type { TopKLogits } from '../../passes/distill/ops';
 import { withWeights } from '../../passes/distill/params';
 import { stagingBuffer } from '../buffers';
 import { GpuContext } from '../context';
@@ -27,6 +28,8 @@ export interface GpuTrainerOptions {
   klWeight?: number;
   /** Distillation temperature; default 1. */
   temperature?: number;
+  /** k of the top-k teacher logits batches may carry (teacherTopK); 0 (default): full teacher logits only. */
+  teacherTopK?: number;
   /** Weights of layer matrices that are exactly zero stay zero (a pruned student keeps its sparsity). */
   keepSparsity?: boolean;
   /** Kernel family; default from the adapter. */
@@ -40,6 +43,8 @@ export interface TrainBatch {
   targets?: ArrayLike<number>;
   /** The teacher's logits for every row, [sequences * seqLen, vocab]. */
   teacherLogits?: Float32Array;
+  /** Or only its k largest per row (topKLogits), k as the trainer's teacherTopK. */
+  teacherTopK?: TopKLogits;
 }
 
 export interface StepLoss {
@@ -90,7 +95,11 @@ export class GpuTrainer {
     this.kernels = kernels;
     const arena = new UniformArena(ctx.device);
     this.params = new TrainParams(ctx.device, model, { keepSparsity: options.keepSparsity });
-    this.graph = new TrainGraph(ctx, arena, c, { sequences, seqLen }, this.params, kernels);
+    const teacherTopK = options.teacherTopK ?? 0;
+    if (!(Number.isInteger(teacherTopK) && teacherTopK >= 0 && teacherTopK <= c.vocabSize)) {
+      throw new RangeError(`teacherTopK ${teacherTopK} must be an integer in [0, ${c.vocabSize}]`);
+    }
+    this.graph = new TrainGraph(ctx, arena, c, { sequences, seqLen, teacherTopK }, this.params, kernels);
     this.optimizer = new GpuAdamW(ctx, arena, this.params.groups, { ...ADAMW_DEFAULTS, ...options.adamw });
     this.staging = stagingBuffer(ctx.device, 'train_readback', (2 * this.graph.rows + 2) * 4);
     this.arena = arena;
@@ -124,17 +133,21 @@ export class GpuTrainer {
       if (b.teacherLogits) {
         device.queue.writeBuffer(this.graph.teacher, 0, b.teacherLogits.buffer, b.teacherLogits.byteOffset, b.teacherLogits.byteLength);
         device.queue.writeBuffer(this.graph.mask, 0, new Uint32Array(this.rows).fill(1));
+      } else if (b.teacherTopK) {
+        device.queue.writeBuffer(this.graph.teacherTopIds, 0, Uint32Array.from(b.teacherTopK.indices));
+        device.queue.writeBuffer(this.graph.teacherTop, 0, Float32Array.from(b.teacherTopK.logits));
       }
       const enc = device.createCommandEncoder({ label: 'train' });
       if (i === 0) this.params.clearGradients(enc);
       this.graph.record(enc, {
         ceWeight: ceRows > 0 && checked[i].ceRows > 0 ? this.loss.ce / ceRows : 0,
-        klWeight: b.teacherLogits ? this.loss.kl / klRows : 0,
+        klWeight: checked[i].klRows > 0 ? this.loss.kl / klRows : 0,
         temperature: this.loss.temperature,
+        topK: !b.teacherLogits && !!b.teacherTopK,
       }, embed.uniques);
       const [ce, kl] = await this.submitAndRead(enc, [[this.graph.ceLoss, this.rows], [this.graph.klLoss, this.rows]]);
       if (checked[i].ceRows > 0) ceSum += sum(ce);
-      if (b.teacherLogits) klSum += sum(kl);
+      if (checked[i].klRows > 0) klSum += sum(kl);
     }
     const ce = ceRows > 0 ? ceSum / ceRows : NaN, kl = klRows > 0 ? klSum / klRows : NaN;
     return { ce, kl, loss: (ceRows > 0 ? this.loss.ce * ce : 0) + (klRows > 0 ? this.loss.kl * kl : 0) };
@@ -194,11 +207,21 @@ export class GpuTrainer {
         ceRows++;
       }
     }
+    if (b.teacherLogits && b.teacherTopK) throw new Error(`${where}give teacher logits or top-k teacher logits, not both`);
     if (b.teacherLogits && b.teacherLogits.length !== n * V) {
       throw new RangeError(`${where}${b.teacherLogits.length} teacher logits, expected ${n} rows x ${V}`);
     }
-    if (ceRows === 0 && !b.teacherLogits) throw new Error(`${where}batch has neither targets nor teacher logits: nothing to learn from`);
-    return { targets, ceRows, klRows: b.teacherLogits ? n : 0, embed: embeddingIndex(b.tokens) };
+    if (b.teacherTopK) {
+      const { k, indices, logits } = b.teacherTopK, want = this.options.teacherTopK ?? 0;
+      if (k !== want) throw new RangeError(`${where}top-k teacher logits with k = ${k}, the trainer was made for teacherTopK = ${want}`);
+      if (indices.length !== n * k || logits.length !== n * k) throw new RangeError(`${where}top-k teacher logits for ${indices.length / k} rows, expected ${n}`);
+      for (let i = 0; i < indices.length; i++) {
+        if (!(indices[i] >= 0 && indices[i] < V)) throw new RangeError(`${where}top-k teacher id ${indices[i]} outside vocabulary [0, ${V})`);
+      }
+    }
+    const teacher = !!(b.teacherLogits || b.teacherTopK);
+    if (ceRows === 0 && !teacher) throw new Error(`${where}batch has neither targets nor teacher logits: nothing to learn from`);
+    return { targets, ceRows, klRows: teacher ? n : 0, embed: embeddingIndex(b.tokens) };
   }
 
   private async submitAndRead(enc: GPUCommandEncoder, reads: [GPUBuffer, number][]): Promise<Float32Array[]> {
