@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirSource } from '../node/data-source';
 import { modelFileSet } from '../node/files';
+import { nodeModelResolver } from '../node/model-resolver';
 import { DEFAULT_DATA_DIR } from '../node/paths';
 import { loadTaskLibrary } from '../node/tasks';
 import { loadDocs } from '../src/eval/data-formats';
@@ -42,7 +43,7 @@ export interface CompressOutcome {
 
 export async function compress(
   modelPath: string, model: Model, tok: Tokenizer, recipe: NormalizedRecipe,
-  opts: { calib?: string; dataDir?: string; out?: string; signal: AbortSignal },
+  opts: { calib?: string; dataDir?: string; out?: string; signal: AbortSignal; /** where a merge step's model paths resolve first */ recipeDir?: string },
 ): Promise<CompressOutcome> {
   if (opts.out && !/\.(gguf|safetensors)$/.test(opts.out)) throw new UsageError(`--out ${opts.out}: use a .gguf or .safetensors file name`);
   const files = modelFileSet(modelPath);
@@ -60,6 +61,7 @@ export async function compress(
   const run = await runRecipe(model, recipe, {
     calibration, signal: opts.signal,
     onProgress: progressLine,
+    models: nodeModelResolver(opts.recipeDir ?? process.cwd(), { signal: opts.signal }),
   });
   endProgress();
   const dtypes: Record<string, number> = {};

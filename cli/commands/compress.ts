@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { RECIPES_DIR } from '../../node/paths';
 import { parseRecipe } from '../../src/recipe/schema';
 import { parse, report, UsageError, type Command } from '../command';
@@ -27,6 +27,7 @@ export const compressCommand: Command = {
     const model = await openModel(positionals[0], signal);
     const o = await compress(positionals[0]!, model, tokenizerOf(model), recipe, {
       calib: values.calib as string | undefined, dataDir: values.data as string | undefined, out: values.out as string | undefined, signal,
+      recipeDir: dirname(resolve(path)),
     });
     report(!!values.json, o as unknown as Record<string, unknown>, () => summary(o));
   },

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import { fileSource, modelFileSet } from '../../node/files';
+import { dirname, resolve } from 'node:path';
+import { fileSource } from '../../node/files';
+import { nodeModelResolver } from '../../node/model-resolver';
 import { exportGguf } from '../../src/io/gguf-export';
 import { sha256Hex } from '../../src/io/hash';
 import { parseMergekitYaml } from '../../src/io/mergekit-yaml';
@@ -8,7 +9,6 @@ import { SELF } from '../../src/passes/merge/pass';
 import { planMerge, type ModelResolver } from '../../src/passes/merge/plan';
 import { collectMerge, MemoryMeter } from '../../src/passes/merge/run';
 import type { MergeSpec } from '../../src/passes/merge/spec';
-import { openLazyStore } from '../../src/passes/merge/store';
 import { writeMergedArtifact } from '../../src/passes/merge/write-artifact';
 import { parseRecipe } from '../../src/recipe/schema';
 import { endProgress, parse, progressLine, report, UsageError, type Command } from '../command';
@@ -29,14 +29,6 @@ function readSpec(path: string): MergeSpec {
   return recipe.passes[0].params as MergeSpec;
 }
 
-/** Model paths resolve beside the config first (so a config travels with its models), then from the cwd. */
-function locate(ref: string, configDir: string): string {
-  if (isAbsolute(ref)) return ref;
-  const beside = resolve(configDir, ref);
-  if (existsSync(beside)) return beside;
-  if (existsSync(ref)) return resolve(ref);
-  throw new Error(`model ${ref}: not found beside the config (${beside}) nor in the working directory`);
-}
 
 export const mergeCommand: Command = {
   usage: '[model] --config merge.yaml|recipe.json --out merged.safetensors|merged.gguf [--json]',
@@ -52,15 +44,11 @@ export const mergeCommand: Command = {
     const spec = readSpec(config);
     const configDir = dirname(resolve(config));
     const refs: Record<string, string> = {};
+    const aliases: Record<string, string> = positionals[0] ? { [SELF]: resolve(positionals[0]) } : {};
+    const resolveOther = nodeModelResolver(configDir, { signal, aliases, hashes: refs });
     const open: ModelResolver = async (ref, sha256) => {
-      const path = ref === SELF ? positionals[0] : locate(ref, configDir);
-      if (!path) throw new UsageError(`the config merges "${SELF}": give that model as the first argument`);
-      if (!existsSync(path)) throw new Error(`${path}: no such file or directory`);
-      const files = modelFileSet(path);
-      const [main] = [...files.values()].sort((a, b) => b.size - a.size);
-      refs[ref] = await sha256Hex(main, signal);
-      if (sha256 && refs[ref] !== sha256) throw new Error(`model ${ref}: sha256 ${refs[ref]} does not match the pinned ${sha256}`);
-      return openLazyStore(files, { signal });
+      if (ref === SELF && !positionals[0]) throw new UsageError(`the config merges "${SELF}": give that model as the first argument`);
+      return resolveOther(ref, sha256);
     };
     const t0 = performance.now();
     const plan = await planMerge(spec, open);

@@ -74,5 +74,11 @@ describeWithShared('lab merge', [STORIES.gguf], () => {
     const half = await loadModel(fileSetFromPath(join(dir, 'half.gguf')));
     const want = slerp(0.5, b, toFloat32(shifted.get(name)!));
     toFloat32(half.tensors.get(name)!).forEach((x, i) => expect(x).toBeCloseTo(want[i], 6));
+
+    // the same recipe through `lab compress`: its merge step opens the variant beside the recipe file
+    const viaCompress = await lab('compress', sharedPath(STORIES.gguf), '--recipe', join(dir, 'pinned.json'), '--out', join(dir, 'half2.gguf'));
+    expect(viaCompress.code, viaCompress.stderr).toBe(0);
+    const half2 = await loadModel(fileSetFromPath(join(dir, 'half2.gguf')));
+    expect(toFloat32(half2.tensors.get(name)!)).toEqual(toFloat32(half.tensors.get(name)!));
   });
 });
