@@ -10,11 +10,15 @@ import { Workspace, type EvalRequest, type Which } from '../src/lab/workspace';
 import type { DTypeId } from '../src/model/dtype';
 import { fetchFileSet, fileSetFromFiles, type GenerateOptions, type GenerateStats, type ModelInfo } from '../src/runtime/session';
 import { ModelCache } from '../src/store/cache';
+import { hfFiles, hfFileUrl, hfSiblings, parseHfRef } from '../src/lab/hf';
+import type { ByteSource } from '../src/io/source';
 
 export type ModelSource =
   | { kind: 'url'; url: string; /** file name when the URL does not end in one (a market blob) */ name?: string }
   | { kind: 'files'; files: File[] }
-  | { kind: 'cache'; id: string };
+  | { kind: 'cache'; id: string }
+  /** "owner/name[/file]" on the Hugging Face Hub */
+  | { kind: 'hf'; ref: string };
 
 const ws = new Workspace();
 let current: AbortController | null = null;
@@ -28,6 +32,15 @@ function begin(): AbortSignal {
 async function filesOf(source: ModelSource, onProgress: ((p: Progress) => void) | undefined, signal: AbortSignal) {
   if (source.kind === 'url') return fetchFileSet(source.url, { onProgress, signal, name: source.name });
   if (source.kind === 'files') return fileSetFromFiles(source.files);
+  if (source.kind === 'hf') {
+    const ref = parseHfRef(source.ref);
+    if (!ref) throw new Error(`"${source.ref}" is not a Hugging Face repo id (owner/name or owner/name/file.gguf)`);
+    const set = new Map<string, ByteSource>();
+    for (const file of hfFiles(ref, await hfSiblings(ref, signal))) {
+      for (const [, src] of await fetchFileSet(hfFileUrl(ref, file), { onProgress, signal, name: file.split('/').pop() })) set.set(src.name, src);
+    }
+    return set;
+  }
   const cache = await ModelCache.open();
   try {
     return await cache.fileSet(source.id);

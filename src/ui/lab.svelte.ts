@@ -123,12 +123,19 @@ export class LabState {
     return this.load({ kind: 'files', files: list });
   }
 
+  /** A URL of one model file, or a Hugging Face repo id (owner/name, owner/name/file.gguf). */
+  loadRemote(text: string): Promise<void> {
+    const t = text.trim();
+    if (!t) return Promise.resolve();
+    return this.load(/^https?:\/\//.test(t) && !/^https?:\/\/huggingface\.co\//.test(t) ? { kind: 'url', url: t } : { kind: 'hf', ref: t });
+  }
+
   loadCached(id: string): Promise<void> {
     return this.load({ kind: 'cache', id });
   }
 
   async load(source: ModelSource): Promise<void> {
-    const what = source.kind === 'url' ? (source.name ?? source.url) : source.kind === 'cache' ? `cached ${source.id}` : source.files.map((f) => f.name).join(', ');
+    const what = source.kind === 'url' ? (source.name ?? source.url) : source.kind === 'cache' ? `cached ${source.id}` : source.kind === 'hf' ? source.ref : source.files.map((f) => f.name).join(', ');
     const info = await this.run('loading', `Could not load ${what}`, (onProgress) => this.api.load(source, onProgress));
     if (!info) {
       // Importers name the file themselves ("bad.gguf: not a valid GGUF file: ..."); say it once.
