@@ -80,6 +80,7 @@ export function createApp(market: Market, options: Partial<AppOptions> = {}): Ho
 
   app.onError((e, c) => {
     if (e instanceof MarketError || e instanceof BlobError) {
+      if (e instanceof MarketError && typeof e.extra.retryAfterSeconds === 'number') c.header('retry-after', String(e.extra.retryAfterSeconds));
       return c.json({ error: e.code, message: e.message, ...(e instanceof MarketError ? e.extra : {}) }, e.status);
     }
     console.error(`market: ${c.req.method} ${c.req.path}:`, e);

@@ -12,10 +12,11 @@ import {
 } from '../src/market/schema';
 import { publicKeyOf, verifyPayload } from '../src/market/signing';
 import type { BlobStore } from './blobs';
+import { RateLimiter, type RateLimit } from './rate-limit';
 import { ReplayError, type EpochRow, type NewEpoch, type Store } from './store';
 
 export class MarketError extends Error {
-  constructor(readonly status: 400 | 401 | 404 | 409 | 413 | 422, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
+  constructor(readonly status: 400 | 401 | 404 | 409 | 413 | 422 | 429, readonly code: string, message: string, readonly extra: Record<string, unknown> = {}) {
     super(message);
   }
 }
@@ -26,6 +27,8 @@ export interface MarketConfig {
   /** How far a signed timestamp may be from the service's clock. */
   timestampSkewMs: number;
   maxArtifactBytes: number;
+  /** Signed writes per key (buyer or miner); null: unlimited. */
+  rateLimit: RateLimit | null;
   now: () => number;
 }
 
@@ -35,6 +38,7 @@ export const DEFAULT_MARKET_CONFIG: MarketConfig = {
   epochMs: null,
   timestampSkewMs: 10 * 60_000,
   maxArtifactBytes: 4 * 1024 ** 3,
+  rateLimit: { perMinute: 120, burst: 120 },
   now: () => Date.now(),
 };
 
@@ -59,9 +63,11 @@ export function parseBody<T>(schema: { safeParse(x: unknown): { success: true; d
 
 export class Market {
   readonly cfg: MarketConfig;
+  private readonly limiter: RateLimiter | null;
 
   constructor(readonly store: Store, readonly blobs: BlobStore, cfg: Partial<MarketConfig> = {}) {
     this.cfg = { ...DEFAULT_MARKET_CONFIG, ...cfg };
+    this.limiter = this.cfg.rateLimit ? new RateLimiter(this.cfg.rateLimit) : null;
   }
 
   /**
@@ -101,6 +107,15 @@ export class Market {
       throw new MarketError(400, 'stale', `timestamp ${new Date(payload.timestamp).toISOString()} is ${Math.round(skew / 1000)} s from the service clock (allowed: ${this.cfg.timestampSkewMs / 1000} s)`);
     }
     if (await this.store.nonceUsed(signer, payload.nonce)) throw new MarketError(409, 'replay', new ReplayError(signer, payload.nonce).message);
+    // charged once the key has proven itself with a fresh, unused nonce: neither a forged body nor a replay of
+    // someone's old envelope (they are public) can spend that key's budget
+    const taken = this.limiter?.take(signer, this.cfg.now());
+    if (taken && !taken.ok) {
+      const { perMinute, burst } = this.cfg.rateLimit!;
+      const retryAfterSeconds = Math.ceil(taken.retryAfterMs / 1000);
+      throw new MarketError(429, 'rate_limited',
+        `rate limit: ${signer} may make ${perMinute} signed writes per minute (bursts of ${burst}); retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    }
   }
 
   async postRequest(raw: unknown) {

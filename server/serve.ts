@@ -11,6 +11,7 @@ import { loadTaskLibrary } from '../node/tasks';
 import { createApp } from './app';
 import { BlobStore } from './blobs';
 import { Market } from './market';
+import type { RateLimit } from './rate-limit';
 import type { Backend } from './measure';
 import { PgStore } from './postgres';
 import { SqliteStore } from './sqlite';
@@ -36,6 +37,8 @@ export interface ServiceOptions {
   backend: Backend;
   maxArtifactBytes: number;
   maxJsonBytes: number;
+  /** Signed writes per key; null: unlimited; absent: the market's default (120 per minute). */
+  rateLimit?: RateLimit | null;
   /** Serve a built site at / ... */
   staticDir?: string;
   /** ... or the lab through Vite's dev middleware (npm start). */
@@ -59,11 +62,13 @@ export function openStore(o: Pick<ServiceOptions, 'db' | 'databaseUrl'>): Store 
   return new SqliteStore(o.db);
 }
 
-export async function openMarket(o: Pick<ServiceOptions, 'db' | 'databaseUrl' | 'blobs' | 'data' | 'epochMs' | 'limit' | 'backend' | 'maxArtifactBytes' | 'log'>) {
+export async function openMarket(o: Pick<ServiceOptions, 'db' | 'databaseUrl' | 'blobs' | 'data' | 'epochMs' | 'limit' | 'backend' | 'maxArtifactBytes' | 'rateLimit' | 'log'>) {
   if (!existsSync(o.data)) throw new Error(`data folder ${o.data} not found; pass --data DIR (the layout of ../shared/data)`);
   const store = openStore(o);
   await store.migrate();
-  const market = new Market(store, new BlobStore(o.blobs ?? defaultBlobDir(o.db)), { epochMs: o.epochMs, maxArtifactBytes: o.maxArtifactBytes });
+  const market = new Market(store, new BlobStore(o.blobs ?? defaultBlobDir(o.db)), {
+    epochMs: o.epochMs, maxArtifactBytes: o.maxArtifactBytes, ...(o.rateLimit === undefined ? {} : { rateLimit: o.rateLimit }),
+  });
   await market.currentEpoch();
   const validator = new Validator(market, {
     data: dirSource(o.data), library: loadTaskLibrary(), limit: o.limit, backend: o.backend, log: o.log,

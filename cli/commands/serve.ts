@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseRateLimit } from '../../server/rate-limit';
 import { defaultDataDir, startService } from '../../server/serve';
 import { num, parse, report, UsageError, type Command } from '../command';
 import { parseBytes } from '../size';
@@ -35,13 +36,22 @@ export function marketOptions(values: Record<string, string | boolean | undefine
   };
 }
 
+function rateLimitOption(text: string | undefined) {
+  if (text === undefined) return undefined;
+  try {
+    return parseRateLimit(text);
+  } catch (e) {
+    throw new UsageError(`--rate-limit: ${(e as Error).message}`);
+  }
+}
+
 export const serveCommand: Command = {
-  usage: '[--port 8787] [--host 127.0.0.1] [--db .market/market.sqlite | --database-url postgres://... ($DATABASE_URL)] [--blobs DIR] [--data DIR] [--epoch 10m] [--validate-every 30s|0] [--limit 50] [--backend cpu|webgpu] [--static dist] [--max-artifact 4GB] [--max-body 1MB] [--json]',
+  usage: '[--port 8787] [--host 127.0.0.1] [--db .market/market.sqlite | --database-url postgres://... ($DATABASE_URL)] [--blobs DIR] [--data DIR] [--epoch 10m] [--validate-every 30s|0] [--limit 50] [--backend cpu|webgpu] [--static dist] [--max-artifact 4GB] [--max-body 1MB] [--rate-limit 120/min|0] [--json]',
   summary: 'the market service: HTTP API (requests, artifacts, submissions, leaderboard, epochs) on SQLite (PostgreSQL with --database-url / $DATABASE_URL), with a local validator loop',
   async run(argv, signal) {
     const { values } = parse(argv, {
       ...MARKET_FLAGS, port: { type: 'string' }, host: { type: 'string' }, 'validate-every': { type: 'string' },
-      static: { type: 'string' }, 'max-artifact': { type: 'string' }, 'max-body': { type: 'string' },
+      static: { type: 'string' }, 'max-artifact': { type: 'string' }, 'max-body': { type: 'string' }, 'rate-limit': { type: 'string' },
     });
     const port = num(values.port, 'port', 8787);
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${values.port}`);
@@ -54,6 +64,7 @@ export const serveCommand: Command = {
       validateEveryMs: parseDuration((values['validate-every'] as string | undefined) ?? '30s', 'validate-every'),
       maxArtifactBytes: parseBytes((values['max-artifact'] as string | undefined) ?? '4GB', 'max-artifact'),
       maxJsonBytes: parseBytes((values['max-body'] as string | undefined) ?? '1MiB', 'max-body'),
+      rateLimit: rateLimitOption(values['rate-limit'] as string | undefined),
       staticDir: values.static === undefined ? undefined : resolve(values.static as string),
       log: (line) => console.error(`[market] ${line}`),
     });

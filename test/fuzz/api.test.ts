@@ -66,7 +66,7 @@ describe('fuzzing the market API bodies', () => {
   beforeAll(async () => {
     store = new SqliteStore(join(dir, 'market.sqlite'));
     await store.migrate();
-    const market = new Market(store, new BlobStore(join(dir, 'blobs')), { epochMs: 3_600_000, maxArtifactBytes: 64 * 1024, now: () => clock });
+    const market = new Market(store, new BlobStore(join(dir, 'blobs')), { epochMs: 3_600_000, maxArtifactBytes: 64 * 1024, rateLimit: null, now: () => clock });
     app = createApp(market, { maxJsonBytes: 64 * 1024 });
     [alice, bob] = (await Promise.all(['//Alice', '//Bob'].map(keyFromUri))).map((k) => k.signer);
     validRequest = requestPayload({

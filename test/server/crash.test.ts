@@ -35,7 +35,7 @@ describeEachBackend('crash safety: SIGKILL while submissions arrive and epochs c
   const openStore = (): Store => (databaseUrl ? new PgStore(databaseUrl) : new SqliteStore(db));
 
   function serve(): Promise<Running> {
-    const args = [LAB, 'serve', '--port', '0', '--db', db, '--data', data, '--epoch', '1500ms', '--validate-every', '300ms', '--limit', '1', '--json'];
+    const args = [LAB, 'serve', '--port', '0', '--db', db, '--data', data, '--epoch', '1500ms', '--validate-every', '300ms', '--limit', '1', '--rate-limit', '0', '--json'];
     if (databaseUrl) args.push('--database-url', databaseUrl);
     const proc = spawn('node', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     const stderr: string[] = [];
