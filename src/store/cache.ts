@@ -1,12 +1,14 @@
-// The browser's model cache: models and artifacts (a set of named files) in IndexedDB, each file stored as
-// chunks of at most `chunkBytes` (default 64 MiB, never over 256 MiB), so nothing ever needs one ArrayBuffer
-// the size of a file. Chunks are Blobs, read back lazily through ByteSource, so `loadModel(await
-// cache.fileSet(id))` imports straight from the cache. Entries are listed with sizes, evicted by least recent
+// The model cache: models and artifacts (a set of named files), each file stored as chunks of at most
+// `chunkBytes` (default 64 MiB, never over 256 MiB), so nothing ever needs one ArrayBuffer the size of a file.
+// In the browser the chunks are IndexedDB Blobs (idb-backend.ts); in Node, files on disk (node/store-fs.ts).
+// Chunks are read back lazily through ByteSource, so `loadModel(await cache.fileSet(id))` imports straight
+// from the cache. Entries are listed with sizes, evicted by least recent
 // use, and survive reloads. A write goes under a fresh generation key and becomes visible only when complete:
 // a failed or cancelled write (quota, abort) removes its own chunks and leaves what was stored before intact.
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
 import { throwIfAborted } from '../io/errors';
 import type { ByteSource, FileSet } from '../io/source';
+import type { StoreBackend } from './backend';
+import { IdbBackend } from './idb-backend';
 
 export const MAX_CHUNK_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
@@ -34,12 +36,6 @@ export interface StoredEntry {
   readonly generation: string;
 }
 
-interface CacheSchema extends DBSchema {
-  entries: { key: string; value: StoredEntry };
-  /** [generation, file index, chunk index] -> chunk bytes */
-  chunks: { key: [string, number, number]; value: Blob };
-}
-
 /** The browser refused to store more: names what was being stored and how much room there is. */
 export class StoreQuotaError extends Error {
   constructor(readonly id: string, readonly needed: number, readonly usage?: number, readonly quota?: number) {
@@ -50,9 +46,6 @@ export class StoreQuotaError extends Error {
 }
 
 const fmt = (b: number) => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${(b / 1024).toFixed(1)} KiB`);
-
-const isQuota = (e: unknown) =>
-  e instanceof DOMException && (e.name === 'QuotaExceededError' || (e.name === 'UnknownError' && /quota|space/i.test(e.message)));
 
 /**
  * What `put` stores: files by path, each a Blob, bytes, byte parts written back to back (an exporter's
@@ -103,37 +96,37 @@ function asSource(f: PutFile): ByteSource {
 }
 
 export class ModelCache {
-  private constructor(private readonly db: IDBPDatabase<CacheSchema>, readonly chunkBytes: number) {}
+  private constructor(private readonly store: StoreBackend, readonly chunkBytes: number) {}
 
+  /** The browser's cache: IndexedDB database `name`. */
   static async open(name = 'compression-lab', opts: { chunkBytes?: number } = {}): Promise<ModelCache> {
+    return ModelCache.on(await IdbBackend.open(name), opts);
+  }
+
+  /** A cache over any backend (Node: `openFsCache` in node/store-fs.ts). */
+  static on(store: StoreBackend, opts: { chunkBytes?: number } = {}): ModelCache {
     const chunkBytes = opts.chunkBytes ?? DEFAULT_CHUNK_BYTES;
     if (!(chunkBytes > 0 && chunkBytes <= MAX_CHUNK_BYTES)) throw new RangeError(`chunkBytes ${chunkBytes} must be in (0, ${MAX_CHUNK_BYTES}]`);
-    const db = await openDB<CacheSchema>(name, 1, {
-      upgrade(db) {
-        db.createObjectStore('entries', { keyPath: 'id' });
-        db.createObjectStore('chunks');
-      },
-    });
-    return new ModelCache(db, chunkBytes);
+    return new ModelCache(store, chunkBytes);
   }
 
   close() {
-    this.db.close();
+    this.store.close();
   }
 
   /** Every entry, most recently used first. */
   async list(): Promise<StoredEntry[]> {
-    return (await this.db.getAll('entries')).sort((a, b) => b.lastUsed - a.lastUsed);
+    return (await this.store.allEntries()).sort((a, b) => b.lastUsed - a.lastUsed);
   }
 
   async get(id: string): Promise<StoredEntry | undefined> {
-    return this.db.get('entries', id);
+    return this.store.getEntry(id);
   }
 
-  /** Bytes of every stored entry, and the browser's own estimate of usage and quota where it has one. */
+  /** Bytes of every stored entry, and the host's own estimate of usage and quota where it has one. */
   async usage(): Promise<{ bytes: number; usage?: number; quota?: number }> {
     const bytes = (await this.list()).reduce((s, e) => s + e.bytes, 0);
-    const est = typeof navigator !== 'undefined' && navigator.storage?.estimate ? await navigator.storage.estimate() : {};
+    const est = await this.store.estimate();
     return { bytes, usage: est.usage, quota: est.quota };
   }
 
@@ -156,7 +149,7 @@ export class ModelCache {
           throwIfAborted(opts.signal);
           const at = ci * this.chunkBytes;
           const part = await src.read(at, Math.min(this.chunkBytes, src.size - at));
-          await this.db.put('chunks', new Blob([part as BlobPart]), [generation, fi, ci]);
+          await this.store.putChunk([generation, fi, ci], part);
           opts.onProgress?.({ stage: `caching ${files[fi].path}`, done: ++done, total });
         }
         stored.push({ path: files[fi].path, bytes: src.size, chunks });
@@ -168,12 +161,12 @@ export class ModelCache {
         id, kind: opts.kind ?? 'model', name: opts.name ?? id, bytes, files: stored, chunkBytes: this.chunkBytes,
         createdAt: now, lastUsed: now, meta: opts.meta ?? {}, generation,
       };
-      await this.db.put('entries', entry);
-      if (old) await this.deleteChunks(old.generation);
+      await this.store.putEntry(entry);
+      if (old) await this.store.deleteChunks(old.generation);
       return entry;
     } catch (e) {
-      await this.deleteChunks(generation).catch(() => undefined);
-      if (isQuota(e)) {
+      await this.store.deleteChunks(generation).catch(() => undefined);
+      if (this.store.isQuotaError(e)) {
         const u = await this.usage().catch(() => ({ usage: undefined, quota: undefined }));
         throw new StoreQuotaError(id, bytes, u.usage, u.quota);
       }
@@ -188,7 +181,7 @@ export class ModelCache {
   async fileSet(id: string): Promise<FileSet> {
     const entry = await this.get(id);
     if (!entry) throw new Error(`cache: no entry "${id}"`);
-    await this.db.put('entries', { ...entry, lastUsed: Date.now() });
+    await this.store.putEntry({ ...entry, lastUsed: Date.now() });
     const set = new Map<string, ByteSource>();
     entry.files.forEach((f, fi) => set.set(f.path, this.fileSource(entry, f, fi)));
     return set;
@@ -196,7 +189,7 @@ export class ModelCache {
 
   private fileSource(entry: StoredEntry, file: StoredFile, fi: number): ByteSource {
     const { chunkBytes, generation } = entry;
-    const db = this.db;
+    const store = this.store;
     return {
       name: file.path,
       size: file.bytes,
@@ -204,15 +197,21 @@ export class ModelCache {
         if (offset < 0 || length < 0 || offset + length > file.bytes) {
           throw new RangeError(`${file.path}: bytes ${offset}..${offset + length} outside the cached file (${file.bytes} bytes)`);
         }
+        const first = Math.floor(offset / chunkBytes);
+        if (offset + length <= (first + 1) * chunkBytes) { // within one chunk: no second copy
+          const bytes = await store.readChunk([generation, fi, first], offset - first * chunkBytes, length);
+          if (!bytes) throw new Error(`cache: chunk ${first} of ${file.path} in "${entry.id}" is missing (storage was cleared?)`);
+          return bytes;
+        }
         const out = new Uint8Array(length);
         let p = 0;
         while (p < length) {
           const ci = Math.floor((offset + p) / chunkBytes);
           const within = offset + p - ci * chunkBytes;
           const n = Math.min(length - p, chunkBytes - within);
-          const blob = await db.get('chunks', [generation, fi, ci]);
-          if (!blob) throw new Error(`cache: chunk ${ci} of ${file.path} in "${entry.id}" is missing (storage was cleared?)`);
-          out.set(new Uint8Array(await blob.slice(within, within + n).arrayBuffer()), p);
+          const bytes = await store.readChunk([generation, fi, ci], within, n);
+          if (!bytes) throw new Error(`cache: chunk ${ci} of ${file.path} in "${entry.id}" is missing (storage was cleared?)`);
+          out.set(bytes, p);
           p += n;
         }
         return out;
@@ -227,7 +226,7 @@ export class ModelCache {
     if (!entry || fi < 0) throw new Error(`cache: no file ${path} in "${id}"`);
     const parts: Blob[] = [];
     for (let ci = 0; ci < entry.files[fi].chunks; ci++) {
-      const b = await this.db.get('chunks', [entry.generation, fi, ci]);
+      const b = await this.store.chunkBlob([entry.generation, fi, ci]);
       if (!b) throw new Error(`cache: chunk ${ci} of ${path} in "${id}" is missing`);
       parts.push(b);
     }
@@ -237,8 +236,8 @@ export class ModelCache {
   async delete(id: string): Promise<boolean> {
     const entry = await this.get(id);
     if (!entry) return false;
-    await this.db.delete('entries', id);
-    await this.deleteChunks(entry.generation);
+    await this.store.deleteEntry(id);
+    await this.store.deleteChunks(entry.generation);
     return true;
   }
 
@@ -254,9 +253,5 @@ export class ModelCache {
       evicted.push(e.id);
     }
     return evicted;
-  }
-
-  private async deleteChunks(generation: string) {
-    await this.db.delete('chunks', IDBKeyRange.bound([generation, -Infinity, -Infinity], [generation, Infinity, Infinity]));
   }
 }
