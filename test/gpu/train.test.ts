@@ -211,6 +211,34 @@ describeWithShared('GPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     expect(worst).toBeLessThan(0.25 * cfg.lr);
   });
 
+  it('checkpoints: a run resumed from its step-2 checkpoint equals the uninterrupted one bit for bit, and the CPU Trainer resumes it too', async () => {
+    const cfg = { steps: 3, batch: 2, seqLen: 32, lr: 1e-3, seed: 9 };
+    const saved = new Map<number, Uint8Array>();
+    const full = await trainOnGpu(device, model, tokens, { ...cfg, checkpointEvery: 2, onCheckpoint: (b, step) => void saved.set(step, b) });
+    expect([...saved.keys()]).toEqual([2, 3]);
+    const resumed = await trainOnGpu(device, model, tokens, { ...cfg, resume: saved.get(2) });
+    expect(resumed.history).toEqual(full.history);
+    const [a, b] = [weightsOf(full.model), weightsOf(resumed.model)];
+    for (const [n, w] of a) expect(b.get(n), n).toEqual(w);
+
+    const config = TrainConfig.parse(cfg);
+    const cpu = new Trainer(model, fullTrainable(weightsOf(model)), crossEntropyObjective(model.config.vocabSize),
+      windowBatches(tokens, { ...config, bosId: model.config.bosTokenId }), config);
+    await cpu.restore(saved.get(2)!);
+    expect(cpu.step).toBe(2);
+    await cpu.run();
+    expect(cpu.history[2].loss).toBeCloseTo(full.history[2].loss, 4);
+    await expect(trainOnGpu(device, model, tokens, { ...cfg, lr: 5e-3, resume: saved.get(2) })).rejects.toThrow(/checkpoint was written with lr=0.001, this run has lr=0.005/);
+  });
+
+  it('stops at an aborted signal', async () => {
+    const ac = new AbortController();
+    const steps: number[] = [];
+    const run = trainOnGpu(device, model, tokens, { steps: 5, batch: 1, seqLen: 16, signal: ac.signal, onProgress: (s) => { steps.push(s.step); if (s.step === 2) ac.abort(); } });
+    await expect(run).rejects.toThrow(/abort/i);
+    expect(steps).toEqual([1, 2]);
+  });
+
   it('rejects bad batches with errors naming the problem', async () => {
     const t = await GpuTrainer.create(device, model, { sequences: 1, seqLen: 4 });
     await expect(t.backward({ tokens: [1, 2, 3], targets: [1, 2, 3] })).rejects.toThrow(/3 tokens, the trainer takes 1 x 4/);

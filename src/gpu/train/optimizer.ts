@@ -32,7 +32,7 @@ export class GpuAdamW {
   private readonly scale: Dispatch<typeof T.clipScale>;
   private readonly updates: { dispatch: Dispatch<typeof T.adamw>; group: ParamGroup }[];
   private readonly chunks: number;
-  /** Optimizer steps taken (t of the bias corrections). */
+  /** Optimizer steps taken (t of the bias corrections); set when a checkpoint is restored. */
   step = 0;
 
   constructor(ctx: GpuContext, arena: UniformArena, groups: readonly ParamGroup[], readonly options: AdamWOptions) {

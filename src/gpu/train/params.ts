@@ -111,13 +111,26 @@ export class TrainParams {
     return this.read('grad');
   }
 
-  private async read(kind: 'w' | 'grad'): Promise<Map<string, Float32Array>> {
+  /** Weights, gradients or AdamW moments by canonical name. */
+  async read(kind: StateKind): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
     for (const g of this.groups) {
       const all = await readFloats(this.device, g[kind], g.count);
       for (const p of g.parts) out.set(p.name, all.slice(p.offset, p.offset + p.count));
     }
     return out;
+  }
+
+  /** Overwrite weights or moments from arrays by canonical name (a restored checkpoint); every part must be given. */
+  write(kind: StateKind, values: ReadonlyMap<string, Float32Array>) {
+    for (const g of this.groups) {
+      for (const p of g.parts) {
+        const v = values.get(p.name);
+        if (!v) throw new Error(`no ${kind} for ${p.name}`);
+        if (v.length !== p.count) throw new Error(`${kind} of ${p.name} has ${v.length} values, the model needs ${p.count}`);
+        this.device.queue.writeBuffer(g[kind], p.offset * 4, v.buffer, v.byteOffset, v.byteLength);
+      }
+    }
   }
 
   /** Zero every gradient (before the first micro-batch of a step). */
@@ -129,6 +142,8 @@ export class TrainParams {
     for (const g of this.groups) for (const b of [g.w, g.grad, g.m, g.v, g.mask]) b?.destroy();
   }
 }
+
+export type StateKind = 'w' | 'grad' | 'm' | 'v';
 
 /** Sizes of the stacked layer matrices. */
 export const fusedDims = (c: ModelConfig) => {

@@ -9,8 +9,10 @@ import { windowBatches } from '../../passes/distill/batches';
 import type { DistillLoss } from '../../passes/distill/objective';
 import { topKLogits } from '../../passes/distill/ops';
 import { learningRate } from '../../passes/distill/schedule';
+import { DistillParams } from '../../passes/distill/distill';
 import { TrainConfig, type StepInfo } from '../../passes/distill/trainer';
 import { WebGpuRuntime } from '../../runtime/webgpu';
+import { decodeGpuCheckpoint, encodeGpuCheckpoint } from './checkpoint';
 import { GpuTrainer, type TrainBatch } from './trainer';
 
 export type GpuTrainOptions = z.input<typeof TrainConfig> & {
@@ -22,6 +24,11 @@ export type GpuTrainOptions = z.input<typeof TrainConfig> & {
   keepSparsity?: boolean;
   signal?: AbortSignal;
   onProgress?: (s: StepInfo) => void;
+  /** Called with checkpoint bytes (the CPU trainer's format) every `checkpointEvery` steps and after the last. */
+  onCheckpoint?: (bytes: Uint8Array, step: number) => void | Promise<void>;
+  checkpointEvery?: number;
+  /** Continue from checkpoint bytes of a run with the same config (from either backend). */
+  resume?: Uint8Array;
 };
 
 export interface GpuTrainResult {
@@ -32,8 +39,12 @@ export interface GpuTrainResult {
 }
 
 export async function trainOnGpu(device: GPUDevice, student: Model, tokens: ArrayLike<number>, opts: GpuTrainOptions): Promise<GpuTrainResult> {
-  const { teacher, loss = {}, keepSparsity, signal, onProgress, ...rest } = opts;
+  const { teacher, loss = {}, keepSparsity, signal, onProgress, onCheckpoint, checkpointEvery, resume, ...rest } = opts;
   const config = TrainConfig.parse(rest);
+  // what a checkpoint records: the CPU fineTune's / distill's own config, so either backend can resume it
+  const recorded: Record<string, unknown> = teacher
+    ? DistillParams.parse({ ...rest, loss, keepSparsity: keepSparsity ?? true })
+    : config;
   if ((loss.hiddenMse ?? 0) > 0) throw new Error('GPU training: the hidden-state MSE loss is CPU-only (set hiddenMse to 0)');
   if (teacher && teacher.config.vocabSize !== student.config.vocabSize) {
     throw new Error(`distill: teacher vocabulary ${teacher.config.vocabSize} differs from the student's ${student.config.vocabSize}`);
@@ -49,9 +60,15 @@ export async function trainOnGpu(device: GPUDevice, student: Model, tokens: Arra
   });
   const teacherRt = teacher ? await WebGpuRuntime.create(device, teacher, { maxPositions: config.seqLen }) : undefined;
   const history: StepInfo[] = [];
+  let first = 0;
   const started = performance.now();
   try {
-    for (let step = 0; step < config.steps; step++) {
+    if (resume) {
+      const at = await decodeGpuCheckpoint(trainer, resume, recorded);
+      first = at.step;
+      history.push(...at.history);
+    }
+    for (let step = first; step < config.steps; step++) {
       throwIfAborted(signal);
       const micro: TrainBatch[] = [];
       for (let m = 0; m < config.accumulate; m++) micro.push(await batchOf(data(step, m), teacherRt, loss.topK ?? 0));
@@ -63,10 +80,13 @@ export async function trainOnGpu(device: GPUDevice, student: Model, tokens: Arra
       const info: StepInfo = { step: step + 1, steps: config.steps, loss: r.loss, parts, lr, gradNorm: r.gradNorm };
       history.push(info);
       onProgress?.(info);
+      if (onCheckpoint && ((checkpointEvery && (step + 1) % checkpointEvery === 0) || step + 1 === config.steps)) {
+        await onCheckpoint(await encodeGpuCheckpoint(trainer, { step: step + 1, config: recorded, history }), step + 1);
+      }
     }
     const seconds = (performance.now() - started) / 1000;
     const model = await trainer.toModel(`${student.source.name} ${teacher ? 'distilled' : 'fine-tuned'} (webgpu)`);
-    return { model, history, tokensPerSecond: (config.steps * config.accumulate * config.batch * config.seqLen) / seconds };
+    return { model, history, tokensPerSecond: ((config.steps - first) * config.accumulate * config.batch * config.seqLen) / seconds };
   } finally {
     trainer.dispose();
     teacherRt?.dispose();

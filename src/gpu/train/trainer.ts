@@ -110,9 +110,23 @@ export class GpuTrainer {
     return this.graph.rows;
   }
 
-  /** Optimizer steps taken. */
+  /** Optimizer steps taken (AdamW's t). */
   get steps() {
     return this.optimizer.step;
+  }
+
+  /** Weights and AdamW moments by canonical name, and AdamW's t: what a checkpoint holds. */
+  async state(): Promise<{ w: Map<string, Float32Array>; m: Map<string, Float32Array>; v: Map<string, Float32Array>; t: number }> {
+    return { w: await this.params.read('w'), m: await this.params.read('m'), v: await this.params.read('v'), t: this.optimizer.step };
+  }
+
+  /** Continue from a state() (of this model's trainer, on either backend). */
+  async restore(s: { w: ReadonlyMap<string, Float32Array>; m: ReadonlyMap<string, Float32Array>; v: ReadonlyMap<string, Float32Array>; t: number }) {
+    this.params.write('w', s.w);
+    this.params.write('m', s.m);
+    this.params.write('v', s.v);
+    this.optimizer.step = s.t;
+    await this.ctx.device.queue.onSubmittedWorkDone();
   }
 
   /** Zero the gradients, then forward and backward over the micro-batches (gradients summed). */
