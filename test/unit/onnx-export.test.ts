@@ -262,6 +262,26 @@ describe('fp16 and q8 variants in onnxruntime-node', () => {
   });
 });
 
+describe('pruned shapes (structured pruning leaves a smaller, uneven config)', () => {
+  it('6 query heads over 3 kv heads, FFN 129, 3 layers: all four variants follow the config and match our runtime', async () => {
+    const model = syntheticModel({ numHeads: 6, numKvHeads: 3, intermediateSize: 129, numLayers: 3 });
+    const tokens = [1, 5, 17, 33, 60, 2, 9, 88];
+    const q4 = await defaultQ4(model), q8 = await defaultQ8(model);
+    // down_proj (129 inputs) fits no 4- or 8-bit block: it stays a float MatMul in q4 and q8
+    expect(q4.tensors.get('model.layers.0.mlp.down_proj.weight')!.dtype).toBe('f16');
+    expect(q8.tensors.get('model.layers.0.mlp.down_proj.weight')!.dtype).toBe('f32');
+    const cases = [['fp32', model, model, 1e-4], ['fp16', model, f16Weights(model), 2e-2], ['q4', q4, q4, 1e-4], ['q8', q8, q8, 1e-4]] as const;
+    for (const [variant, m, ref, tol] of cases) {
+      const set = exportOnnxVariant(m, variant);
+      expect(set.signature.numKvHeads).toBe(3);
+      const dec = await OrtDecoder.create(ORT, set.files[0].parts[0], m.config, { executionProvider: 'cpu', floatType: set.signature.floatType });
+      const diff = maxAbsDiff(await stepwise(dec, tokens, 5), await new CpuRuntime(ref).forward(tokens));
+      dec.dispose();
+      expect(diff, variant).toBeLessThanOrEqual(tol);
+    }
+  });
+});
+
 describeWithShared('stories260K fp16 and q8 in onnxruntime-node', [STORIES.gguf, STORIES.reference], () => {
   it('fp16 within 5e-2 of our runtime on f16 weights, q8 within 1e-4 of our runtime on the Q8_0 model, over 40 positions', async () => {
     const base = await loadStoriesGguf();
