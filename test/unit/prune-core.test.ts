@@ -3,9 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import { owlAllocation, parsePattern, PruneParams, rowQuota, selectMask, sparsityOf, type PruneTarget } from '../../src/passes/prune/common';
 import { magnitudePrune } from '../../src/passes/prune/magnitude';
-import { sparseGptPrune } from '../../src/passes/prune/sparsegpt';
+import { sparseGptPrune, sparseGptQuantize } from '../../src/passes/prune/sparsegpt';
 import { wandaPrune } from '../../src/passes/prune/wanda';
-import { proxyLoss } from '../../src/passes/quant/common';
+import { decodeAs, proxyLoss } from '../../src/passes/quant/common';
+import { encode } from '../../src/model/dtype';
 
 function rng(seed: number) {
   let s = seed >>> 0;
@@ -86,6 +87,27 @@ describe('pruning a random layer', () => {
       expect(loss.sparsegpt, JSON.stringify(target)).toBeLessThan(0.9 * loss.wanda);
       expect(loss.wanda, JSON.stringify(target)).toBeLessThan(loss.magnitude);
     }
+  });
+
+  it('joint SparseGPT + q4_0/q8_0: pruned weights stay exact zeros (2:4 too), and at 4 bits it beats pruning then rounding', () => {
+    const c = 128 + 64; // whole 32-blocks; the second lazy batch is partial
+    const l = layer(rows, c, 300, 5);
+    for (const dtype of ['q4_0', 'q8_0'] as const) {
+      for (const target of [{ sparsity: 0.5 }, { sparsity: 0.5, nm: { n: 2, m: 4 } }] as PruneTarget[]) {
+        const joint = decodeAs(dtype, sparseGptQuantize(l.W, rows, c, l.H, target, dtype), rows * c);
+        const pruned = sparseGptPrune(l.W, rows, c, l.H, target);
+        const zeros = [...pruned.keys()].filter((i) => pruned[i] === 0);
+        expect(sparsityOf(joint), `${dtype} ${JSON.stringify(target)}`).toBeGreaterThanOrEqual(0.5);
+        const then = decodeAs(dtype, encode(dtype, pruned), rows * c); // prune, then llama.cpp's round-to-nearest
+        const [lj, lt] = [proxyLoss(l.W, joint, l.H, rows, c), proxyLoss(l.W, then, l.H, rows, c)];
+        // q4_0's rounding error is large enough for the joint updates to pay; q8_0's is not, and the two are a tie
+        expect(lj, `${dtype} ${JSON.stringify(target)}: joint ${lj} vs prune-then-RTN ${lt}`).toBeLessThan(dtype === 'q4_0' ? 0.95 * lt : 1.02 * lt);
+        if (target.nm) for (let g = 0; g < joint.length; g += 4) expect(joint.subarray(g, g + 4).filter((x) => x === 0).length).toBeGreaterThanOrEqual(2);
+        // the joint mask is chosen on error-updated weights too; the RTN path keeps every zero of its input
+        expect(zeros.every((i) => then[i] === 0)).toBe(true);
+      }
+    }
+    expect(() => sparseGptQuantize(l.W.subarray(0, rows * 172), rows, 172, l.H, { sparsity: 0.5 }, 'q4_0')).toThrow(/whole q4_0 blocks of 32/);
   });
 
   it('SparseGPT with a zero sparsity changes nothing', () => {

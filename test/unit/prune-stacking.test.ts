@@ -2,6 +2,7 @@
 // on TinyStories valid_a beside dense, pruned-only and quantized-only, and what happens to the pruned zeros:
 // a symmetric grid (q4_0: x = d (q - 8), RTN) keeps every one of them exactly; GPTQ on int4 with a float
 // offset does not (its error feedback moves the pruned weights, and zero is not on an asymmetric grid).
+// SparseGPT's joint mode (sparsegpt with dtype q4_0) prunes and quantizes in one sweep with exact zeros.
 import { readFileSync } from 'node:fs';
 import { beforeAll, expect, it } from 'vitest';
 import type { Model } from '../../src/model/model';
@@ -37,6 +38,7 @@ describeWithShared('prune then quantize (stories260K)', [STORIES.gguf, STORIES.t
       'gptq int4_g32': await passes.gptq.apply(base, passes.gptq.params.parse({ dtype: 'int4_g32' }), { calibration }),
       'sparsegpt 50% + gptq int4_g32 (recipe)': stacked,
       'sparsegpt 50% + rtn q4_0': await passes.rtn.apply(pruned, passes.rtn.params.parse({ dtype: 'q4_0' }), {}),
+      'sparsegpt 50% joint q4_0 (one sweep)': await passes.sparsegpt.apply(base, passes.sparsegpt.params.parse({ sparsity: 0.5, dtype: 'q4_0' }), { calibration }),
     };
     /** Of the block-linear weights the pruner zeroed, the fraction still exactly zero in `m`. */
     const keptZeros = (m: Model) => {
@@ -48,17 +50,27 @@ describeWithShared('prune then quantize (stories260K)', [STORIES.gguf, STORIES.t
       }
       return still / zeros;
     };
+    /** Fraction of exact zeros over the block linears (the joint mode picks its own mask). */
+    const zerosOf = (m: Model) => {
+      let z = 0, n = 0;
+      for (const [name, t] of m.tensors) if (isLinearWeight(name)) for (const x of toFloat32(t)) { n++; if (x === 0) z++; }
+      return z / n;
+    };
     const lines = ['stories260K, TinyStories valid_a, 2 chunks x 512 (llama.cpp protocol); calibration ' + calibration.description];
     const ppl: Record<string, number> = {};
     for (const [label, m] of Object.entries(models)) {
       const s = scoreTokens(m, tokens, 512, 2);
       ppl[label] = s.ppl;
-      lines.push(`${label.padEnd(40)} ppl ${s.ppl.toFixed(3)} +/- ${s.stderr.toFixed(3)}   pruned zeros kept: ${(keptZeros(m) * 100).toFixed(1)}%`);
+      lines.push(`${label.padEnd(40)} ppl ${s.ppl.toFixed(3)} +/- ${s.stderr.toFixed(3)}   zeros ${(zerosOf(m) * 100).toFixed(1)}%, of SparseGPT's zeros kept ${(keptZeros(m) * 100).toFixed(1)}%`);
     }
     console.log(lines.join('\n'));
     expect(stacked.tensors.get('model.layers.0.self_attn.q_proj.weight')!.dtype).toBe('int4_g32');
     expect(keptZeros(models['sparsegpt 50% + rtn q4_0'])).toBe(1);
     expect(keptZeros(stacked)).toBeLessThan(0.5); // the documented caveat: GPTQ int4 fills the holes
+    const joint = models['sparsegpt 50% joint q4_0 (one sweep)'];
+    expect(joint.tensors.get('model.layers.0.self_attn.q_proj.weight')!.dtype).toBe('q4_0');
+    expect(joint.tensors.get('model.layers.0.mlp.down_proj.weight')!.dtype).toBe('f16'); // 172 inputs: no q4_0 block fits
+    expect(zerosOf(joint)).toBeGreaterThanOrEqual(0.5); // its own mask: every pruned weight an exact zero
     // pruning costs far more than 4-bit GPTQ here; stacking costs at least what pruning does (within noise:
     // GPTQ's updates refill some holes, so it need not be worse than pruning alone)
     expect(ppl['sparsegpt 50%']).toBeGreaterThan(ppl['gptq int4_g32'] * 2);

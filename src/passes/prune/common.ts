@@ -142,12 +142,12 @@ export function sparsityOf(values: ArrayLike<number>): number {
 }
 
 /**
- * Replace each planned tensor with `prune(weights, rows, cols, target)` (f32, zeros where pruned), one at a
- * time, with progress, cancellation between tensors and a per-tensor report. The input model is not modified.
+ * Replace each planned tensor with `prune(weights, rows, cols, target)` (f32 with zeros where pruned, or a
+ * tensor already stored in another format: joint pruning and quantization), one at a time, with progress, cancellation between tensors and a per-tensor report. The input model is not modified.
  */
 export async function pruneTensors(
   model: Model, p: PruneParams, ctx: PassContext, stage: string,
-  prune: (t: Tensor, W: Float32Array, target: PruneTarget) => Float32Array | Promise<Float32Array>,
+  prune: (t: Tensor, W: Float32Array, target: PruneTarget) => Float32Array | Tensor | Promise<Float32Array | Tensor>,
   sqSumOf: (name: string) => ArrayLike<number> | undefined = () => undefined,
 ): Promise<Model> {
   let layerSparsity: Map<number, number> | undefined;
@@ -165,8 +165,9 @@ export async function pruneTensors(
     throwIfAborted(ctx.signal);
     const t = model.tensors.get(name)!;
     const out = await prune(t, toFloat32(t), target);
-    tensors.set(name, f32Tensor(name, t.shape, out));
-    ctx.report?.({ pass: stage, tensor: name, target: target.nm ? p.pattern : target.sparsity, sparsity: sparsityOf(out) });
+    const pruned = out instanceof Float32Array ? f32Tensor(name, t.shape, out) : out;
+    tensors.set(name, pruned);
+    ctx.report?.({ pass: stage, tensor: name, target: target.nm ? p.pattern : target.sparsity, sparsity: sparsityOf(out instanceof Float32Array ? out : toFloat32(out)), dtype: pruned.dtype });
     ctx.onProgress?.({ stage, done: ++done, total: plan.size });
   }
   return { ...model, tensors };

@@ -4,25 +4,52 @@
 // upper Cholesky factor of H^-1, lazy batch updates over blocks of columns, and adaptive mask selection per
 // block: when a block of 128 columns comes up, each row removes its quota in that block by the OBS error
 // w^2 / [H^-1]_cc^2 of the weights as updated so far (under N:M, each group of M when its first column comes up).
+// With `dtype`, the paper's joint sparsification and quantization: each kept weight is rounded onto its block's
+// grid as its column comes up and that rounding error is propagated like the pruning error, so pruning and
+// quantization share one Hessian and one sweep, and the pruned weights are stored as the grid's exact zero.
+// Only grids with an exact zero level qualify (llama.cpp's symmetric q4_0, q5_0, q8_0: x = d (q - mid)); GPTQ
+// after pruning moves the pruned weights, and our int family's float offset has no exact zero.
 import { propagateBlockError } from '../linalg';
 import { z } from 'zod';
+import { makeTensor } from '../../model/tensor';
 import { definePass } from '../pass';
-import { linearStats } from '../quant/common';
+import { castTensor, fitDType, gridFormat, linearStats, nearestLevel, packGrid, type Grid, type GridFormat } from '../quant/common';
 import { dampedInverseUpper, PruneParams, pruneTensors, rowQuota, smallestK, type PruneTarget } from './common';
 import { magnitudePrune } from './magnitude';
+
+/** Block formats whose grid holds an exact zero, so joint pruning keeps every pruned weight at zero. */
+export const ZERO_GRID_DTYPES = ['q4_0', 'q5_0', 'q8_0'] as const;
 
 export const SparseGptParams = PruneParams.extend({
   /** Added to H's diagonal, as a fraction of its mean diagonal (the reference's percdamp). */
   damp: z.number().min(0).max(1).default(0.01),
   /** Columns per lazy batch update and per mask selection. */
   blockSize: z.number().int().positive().default(128),
+  /** Quantize the kept weights in the same sweep (joint mode) into this format; rows it does not fit stay f16. */
+  dtype: z.enum(ZERO_GRID_DTYPES).optional(),
 });
 export type SparseGptOptions = Pick<z.output<typeof SparseGptParams>, 'damp' | 'blockSize'>;
 
 /** SparseGPT one matrix W [rows, cols] against H [cols, cols]; returns the pruned and updated weights. */
 export function sparseGptPrune(W: Float32Array, rows: number, cols: number, H: Float64Array, target: PruneTarget, o: SparseGptOptions = { damp: 0.01, blockSize: 128 }): Float32Array {
+  return sweep(W, rows, cols, H, target, o).values;
+}
+
+/** Joint SparseGPT: prune and quantize W into `dtype` (a format with an exact zero) in one sweep; packed bytes. */
+export function sparseGptQuantize(W: Float32Array, rows: number, cols: number, H: Float64Array, target: PruneTarget, dtype: (typeof ZERO_GRID_DTYPES)[number], o: SparseGptOptions = { damp: 0.01, blockSize: 128 }): Uint8Array {
+  const f = gridFormat(dtype)!;
+  if (cols % f.block || o.blockSize % f.block) throw new Error(`sparsegpt: inputs ${cols} and block ${o.blockSize} must be whole ${dtype} blocks of ${f.block}`);
+  const { levels, grids } = sweep(W, rows, cols, H, target, o, f);
+  return packGrid(f, levels!, grids!);
+}
+
+function sweep(W: Float32Array, rows: number, cols: number, H: Float64Array, target: PruneTarget, o: SparseGptOptions, f?: GridFormat) {
   const nm = target.nm;
   if (nm && (o.blockSize % nm.m || cols % nm.m)) throw new Error(`sparsegpt: block ${o.blockSize} and inputs ${cols} must be whole groups of ${nm.m}`);
+  const qblocks = f ? cols / f.block : 0;
+  const grids: Grid[] | undefined = f && new Array(rows * qblocks);
+  const levels = f && new Uint8Array(rows * cols);
+  const vals = new Float64Array(f?.block ?? 0);
   const U = dampedInverseUpper(H, cols, o.damp);
   const Wp = Float64Array.from(W);
   const total = rowQuota(cols, target.sparsity);
@@ -46,20 +73,34 @@ export function sparseGptPrune(W: Float32Array, rows: number, cols: number, H: F
           for (const j of smallestK(score, 0, nm.m, nm.m - nm.n)) mask[r * cols + i + j] = 1;
         }
       }
+      if (f && i % f.block === 0) {
+        // each row's grid for the block from here, its weights as updated so far (the block lies inside this
+        // lazy batch, so they have every update), the ones already chosen for removal counted as zero
+        for (let r = 0; r < rows; r++) {
+          for (let k = 0; k < f.block; k++) vals[k] = mask[r * cols + i + k] ? 0 : Wp[r * cols + i + k];
+          grids![r * qblocks + i / f.block] = f.fit(vals, 0);
+        }
+      }
       const d = U[i * cols + i];
       for (let r = 0; r < rows; r++) {
-        if (!mask[r * cols + i]) continue; // kept: no error to spread
-        const e = Wp[r * cols + i] / d;
-        Wp[r * cols + i] = 0;
+        const w = Wp[r * cols + i];
+        let q = 0;
+        if (f) {
+          const g = grids![r * qblocks + Math.floor(i / f.block)];
+          levels![r * cols + i] = nearestLevel(mask[r * cols + i] ? 0 : w, g, f.levels); // zero is a level of these grids
+          q = g.scale * levels![r * cols + i] + g.offset;
+        } else if (!mask[r * cols + i]) continue; // kept: no error to spread
+        const e = (w - q) / d;
+        Wp[r * cols + i] = q;
         err[r * count + i - i1] = e;
         for (let j = i + 1; j < i2; j++) Wp[r * cols + j] -= e * U[i * cols + j];
       }
     }
     propagateBlockError(Wp, rows, cols, err, i1, i2, U);
   }
-  const out = Float32Array.from(Wp);
-  for (let i = 0; i < out.length; i++) if (mask[i]) out[i] = 0; // exact zeros, whatever the updates left
-  return out;
+  const values = Float32Array.from(Wp);
+  for (let i = 0; i < values.length; i++) if (mask[i]) values[i] = 0; // exact zeros, whatever the updates left
+  return { values, levels, grids };
 }
 
 export const sparsegpt = definePass({
@@ -74,7 +115,11 @@ export const sparsegpt = definePass({
     const stats = await linearStats(model, ctx.calibration, ctx);
     return pruneTensors(model, params, ctx, 'sparsegpt', (t, W, target) => {
       const H = stats.get(t.name)?.hessian;
-      return H ? sparseGptPrune(W, t.shape[0], t.shape[1], H, target, params) : magnitudePrune(W, t.shape[0], t.shape[1], target);
+      const [rows, cols] = t.shape;
+      const dtype = params.dtype && fitDType(params.dtype, cols);
+      if (H && dtype && dtype === params.dtype) return makeTensor(t.name, t.shape, dtype, sparseGptQuantize(W, rows, cols, H, target, params.dtype, params));
+      const pruned = H ? sparseGptPrune(W, rows, cols, H, target, params) : magnitudePrune(W, rows, cols, target);
+      return dtype ? castTensor(t, dtype, pruned) : pruned; // a row no block fits: f16, as the quantizers do
     }, (name) => stats.get(name)?.sqSum);
   },
 });
