@@ -15,6 +15,7 @@ import {
 import { crossEntropyBackward } from '../../src/passes/distill/ops/index';
 import { adamwState, adamwStep, clipGlobalNorm } from '../../src/passes/distill/optimizer';
 import { learningRate } from '../../src/passes/distill/schedule';
+import { passes } from '../../src/passes/index';
 import { CpuRuntime } from '../../src/runtime/cpu-reference';
 import { describeWithShared, sharedPath, STORIES } from '../fixtures';
 import { loadStoriesGguf } from '../stories';
@@ -129,6 +130,11 @@ describeWithShared('CPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     await expect(fineTune(model, tokens, { ...opts, steps: 50, signal: ac.signal, onProgress: (s) => { if (s.step === 1) ac.abort(new Error('stop')); } }))
       .rejects.toThrow('stop');
     expect(() => windowBatches([1, 2, 3], { seqLen: 8, batch: 1, seed: 0, bosId: 1 })).toThrow(/3 tokens, fewer than one window of 9/);
+    // a quantized model stays quantized (straight-through training of its f32 masters)
+    const q8 = await passes.rtn.apply(model, passes.rtn.params.parse({ dtype: 'int8_g32' }), {});
+    const tuned = await fineTune(q8, tokens, { ...opts, steps: 1 });
+    for (const [n, t] of q8.tensors) expect(tuned.tensors.get(n)!.dtype, n).toBe(t.dtype);
+    expect(tuned.tensors.get(q)!.data).not.toEqual(q8.tensors.get(q)!.data);
   });
 
   it('LoRA trains only the adapters, starts from the model itself, and merges back into plain weights', async () => {
