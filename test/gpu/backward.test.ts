@@ -65,16 +65,16 @@ const up = (data: Float32Array | Uint32Array) => uploadBuffer(device, 'test', da
 const empty = (floats: number) => storageBuffer(device, 'test', floats * 4);
 const read = (b: GPUBuffer, n: number) => readFloats(device, b, n);
 
-describe('strided matmul: dX = dY W and dW += dY^T X', () => {
-  for (const [rows, inDim, outDim] of [[1, 8, 5], [7, 13, 29], [33, 64, 70]]) {
+for (const kernel of [T.matmulStrided, T.matmulStridedTiled]) describe(`${kernel.label}: dX = dY W and dW += dY^T X`, () => {
+  for (const [rows, inDim, outDim] of [[1, 8, 5], [7, 13, 29], [33, 64, 70], [130, 20, 65]]) {
     it(`rows ${rows}, ${inDim} -> ${outDim}`, async () => {
       const r = random(rows * 31 + inDim * 7 + outDim);
       const x = r(rows * inDim), w = r(outDim * inDim), dy = r(rows * outDim), dw0 = r(outDim * inDim);
       const dx = empty(rows * inDim), dw = up(dw0);
       const [dyB, xB, wB] = [up(dy), up(x), up(w)];
       await run(
-        step(T.matmulStrided, { a: dyB, b: wB, c: dx }, { M: rows, N: inDim, K: outDim, aRow: outDim, aCol: 1, bRow: inDim, bCol: 1, flags: 0 }),
-        step(T.matmulStrided, { a: dyB, b: xB, c: dw }, { M: outDim, N: inDim, K: rows, aRow: 1, aCol: outDim, bRow: inDim, bCol: 1, flags: T.ACCUMULATE }),
+        step(kernel, { a: dyB, b: wB, c: dx }, { M: rows, N: inDim, K: outDim, aRow: outDim, aCol: 1, bRow: inDim, bCol: 1, flags: 0 }),
+        step(kernel, { a: dyB, b: xB, c: dw }, { M: outDim, N: inDim, K: rows, aRow: 1, aCol: outDim, bRow: inDim, bCol: 1, flags: T.ACCUMULATE }),
       );
       const want = ops.matmulBackward(dy, x, w, rows, inDim, outDim, { dw: dw0.slice() });
       expectClose(await read(dx, rows * inDim), want.dx);
@@ -87,7 +87,7 @@ describe('strided matmul: dX = dY W and dW += dY^T X', () => {
     const r = random(3);
     const x = r(rows * inDim), w = r(outDim * inDim);
     const y = empty(rows * outDim);
-    await run(step(T.matmulStrided, { a: up(x), b: up(w), c: y }, { M: rows, N: outDim, K: inDim, aRow: inDim, aCol: 1, bRow: 1, bCol: inDim, flags: 0 }));
+    await run(step(kernel, { a: up(x), b: up(w), c: y }, { M: rows, N: outDim, K: inDim, aRow: inDim, aCol: 1, bRow: 1, bCol: inDim, flags: 0 }));
     expectClose(await read(y, rows * outDim), ops.matmulForward(x, w, rows, inDim, outDim));
   });
 });

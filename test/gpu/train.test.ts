@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { getNodeGpuDevice } from '../../node/gpu';
+import { GpuContext } from '../../src/gpu/context';
 import { trainOnGpu } from '../../src/gpu/train/run';
 import { GpuTrainer, type TrainBatch } from '../../src/gpu/train/trainer';
 import type { Model } from '../../src/model/model';
@@ -77,18 +78,23 @@ describeWithShared('GPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     device = await getNodeGpuDevice();
   });
 
-  it('cross-entropy gradients of every weight match the CPU backward (relative 1e-4)', async () => {
-    const trainer = await GpuTrainer.create(device, model, { sequences: SEQUENCES, seqLen: SEQ_LEN });
+  // the adapter's own kernel family, and the other one forced (tiled, with barriers, on SwiftShader)
+  for (const forced of [false, true]) {
+  it(`cross-entropy gradients of every weight match the CPU backward (relative 1e-4)${forced ? ', other kernel family forced' : ''}`, async () => {
+    const native = GpuContext.for(device).adapterClass;
+    const kernels = forced ? (native === 'cpu' ? 'gpu' : 'cpu') : undefined;
+    const trainer = await GpuTrainer.create(device, model, { sequences: SEQUENCES, seqLen: SEQ_LEN, kernels });
     const b = batchAt(tokens, 0);
     b.targets = Array.from(b.targets!, (t, i) => (i % 7 === 3 ? -1 : t)); // some rows without a target
     const loss = await trainer.backward(b);
     const want = cpuGradients(model, b);
     const { worst, at } = worstRelative(await trainer.gradients(), want.grads);
-    console.log(`stories260K CE ${loss.ce.toFixed(5)} (CPU ${want.ce.toFixed(5)}); worst gradient rel. error ${worst.toExponential(2)} (${at})`);
+    console.log(`stories260K (${trainer.kernels} kernels) CE ${loss.ce.toFixed(5)} (CPU ${want.ce.toFixed(5)}); worst gradient rel. error ${worst.toExponential(2)} (${at})`);
     expect(Math.abs(loss.ce - want.ce)).toBeLessThan(1e-4);
     expect(worst).toBeLessThanOrEqual(1e-4);
     trainer.dispose();
   });
+  }
 
   it('KL to teacher logits (T = 2) plus cross-entropy: gradients match the CPU backward', async () => {
     const temperature = 2, klWeight = 0.5;

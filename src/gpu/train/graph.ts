@@ -74,6 +74,7 @@ export class TrainGraph {
     };
     const byClass = KERNELS_BY_CLASS[kernels];
     const matmul = MATMUL.f32[kernels].batch;
+    const matmulBack = T.TRAIN_MATMUL[kernels];
     const d = <K extends Kernel>(kernel: K, b: KernelBuffers<K>) => new Dispatch(ctx, arena, kernel, b);
     const fwd = <K extends Kernel>(kernel: K, b: KernelBuffers<K>, p: KernelParams<K>) =>
       this.forwardOps.push({ dispatch: d(kernel, b), params: p });
@@ -85,8 +86,8 @@ export class TrainGraph {
       fwd(matmul, { x, w: w.w, bias: noBias, out }, { rows: N, inDim, outDim, flags: accumulate ? MATMUL_ACCUMULATE : 0 });
     /** dx = dy W (overwrite) and dW += dy^T x, for y = x W^T with W [outDim, inDim]. */
     const linearBackward = (dy: GPUBuffer, x: GPUBuffer, w: ParamGroup, dx: GPUBuffer, inDim: number, outDim: number) => {
-      bwd(T.matmulStrided, { a: dy, b: w.w, c: dx }, { M: N, N: inDim, K: outDim, aRow: outDim, aCol: 1, bRow: inDim, bCol: 1, flags: 0 });
-      bwd(T.matmulStrided, { a: dy, b: x, c: w.grad }, { M: outDim, N: inDim, K: N, aRow: 1, aCol: outDim, bRow: inDim, bCol: 1, flags: T.ACCUMULATE });
+      bwd(matmulBack, { a: dy, b: w.w, c: dx }, { M: N, N: inDim, K: outDim, aRow: outDim, aCol: 1, bRow: inDim, bCol: 1, flags: 0 });
+      bwd(matmulBack, { a: dy, b: x, c: w.grad }, { M: outDim, N: inDim, K: N, aRow: 1, aCol: outDim, bRow: inDim, bCol: 1, flags: T.ACCUMULATE });
     };
     /** dx (+)= RMSNorm backward of dy at x; dWeight += its weight gradient. */
     const normBackward = (x: GPUBuffer, w: ParamGroup, dy: GPUBuffer, dx: GPUBuffer, accumulate: boolean) => {

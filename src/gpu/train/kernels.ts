@@ -13,6 +13,7 @@ import gradSumsqWgsl from '../kernels/backward/grad-sumsq.wgsl?raw';
 import klDivergenceWgsl from '../kernels/backward/kl-divergence.wgsl?raw';
 import klTopKWgsl from '../kernels/backward/kl-topk.wgsl?raw';
 import maskGradWgsl from '../kernels/backward/mask-grad.wgsl?raw';
+import matmulTiledWgsl from '../kernels/backward/matmul-tiled.wgsl?raw';
 import matmulWgsl from '../kernels/backward/matmul.wgsl?raw';
 import rmsnormWeightWgsl from '../kernels/backward/rmsnorm-weight.wgsl?raw';
 import rmsnormWgsl from '../kernels/backward/rmsnorm.wgsl?raw';
@@ -27,13 +28,25 @@ export const IGNORE_TARGET = 0xffffffff;
 /** flags bit: add to the output instead of overwriting it. */
 export const ACCUMULATE = 1;
 
-/** C (+)= A B through strides (A[m, k] = a[m aRow + k aCol], B[k, n] = b[k bRow + n bCol]). */
+const stridedParams = { M: 'u32', N: 'u32', K: 'u32', aRow: 'u32', aCol: 'u32', bRow: 'u32', bCol: 'u32', flags: 'u32' } as const;
+const stridedBuffers = { a: 'read', b: 'read', c: 'read_write' } as const;
+
+/** C (+)= A B through strides (A[m, k] = a[m aRow + k aCol], B[k, n] = b[k bRow + n bCol]); 4x4 blocks, no barriers (CPU adapters). */
 export const matmulStrided = defineKernel({
   label: 'train_matmul', code: matmulWgsl, constants: { WG: 64 },
-  params: { M: 'u32', N: 'u32', K: 'u32', aRow: 'u32', aCol: 'u32', bRow: 'u32', bCol: 'u32', flags: 'u32' },
-  buffers: { a: 'read', b: 'read', c: 'read_write' },
+  params: stridedParams, buffers: stridedBuffers,
   grid: (p) => grid1d(Math.ceil(p.M / 4) * Math.ceil(p.N / 4), 64),
 });
+
+/** The same product tiled in workgroup memory (GPUs). */
+export const matmulStridedTiled = defineKernel({
+  label: 'train_matmul_tiled', code: matmulTiledWgsl,
+  params: stridedParams, buffers: stridedBuffers,
+  grid: (p) => [Math.ceil(p.N / 64), Math.ceil(p.M / 64), 1],
+});
+
+/** The backward matmul per adapter class (see KERNELS_BY_CLASS in ../kernels.ts). */
+export const TRAIN_MATMUL = { gpu: matmulStridedTiled, cpu: matmulStrided } as const;
 
 export const rmsNormBackward = defineKernel({
   label: 'rmsnorm_backward', code: rmsnormWgsl, constants: { WG: 64 },
@@ -156,7 +169,7 @@ export function nonzeroMask(values: Float32Array): Uint32Array<ArrayBuffer> {
 }
 
 export const TRAIN_KERNELS = [
-  matmulStrided, rmsNormBackward, rmsNormWeightGrad, rope, attentionForward, attentionBackwardQ, attentionBackwardKv,
+  matmulStrided, matmulStridedTiled, rmsNormBackward, rmsNormWeightGrad, rope, attentionForward, attentionBackwardQ, attentionBackwardKv,
   swigluBackward, embeddingBackward, crossEntropy, klDivergence, klTopK, gradSumsq, clipScale, adamw, maskGrad,
 ];
 
