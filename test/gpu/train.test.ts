@@ -7,7 +7,10 @@ import { getNodeGpuDevice } from '../../node/gpu';
 import { GpuContext } from '../../src/gpu/context';
 import { trainOnGpu } from '../../src/gpu/train/run';
 import { GpuTrainer, type TrainBatch } from '../../src/gpu/train/trainer';
-import type { Model } from '../../src/model/model';
+import type { ModelConfig } from '../../src/model/config';
+import { f32ToF16 } from '../../src/model/half';
+import { expectedShapes, type Model } from '../../src/model/model';
+import { f32Tensor, makeTensor, numel, type Tensor } from '../../src/model/tensor';
 import { createTokenizer } from '../../src/model/tokenizer/index';
 import { TrainConfig, Trainer, crossEntropyObjective, fullTrainable, windowBatches } from '../../src/passes/distill/index';
 import { distill } from '../../src/passes/distill/distill';
@@ -31,8 +34,9 @@ function batchAt(tokens: number[], start: number): TrainBatch {
 }
 
 /** CPU gradients of the same loss: each sequence through forwardModel, losses over all rows, backwardModel. */
-function cpuGradients(model: Model, b: TrainBatch, kd?: { weight: number; temperature: number }) {
+function cpuGradients(model: Model, b: TrainBatch, kd?: { weight: number; temperature: number }, shape = { sequences: SEQUENCES, seqLen: SEQ_LEN }) {
   const c = model.config, V = c.vocabSize;
+  const { sequences: SEQUENCES, seqLen: SEQ_LEN } = shape;
   const w = weightsOf(model);
   const runs = Array.from({ length: SEQUENCES }, (_, s) => forwardModel(c, (n) => w.get(n), Array.from(b.tokens).slice(s * SEQ_LEN, (s + 1) * SEQ_LEN)));
   const logits = new Float32Array(SEQUENCES * SEQ_LEN * V);
@@ -243,6 +247,36 @@ describeWithShared('GPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     const run = trainOnGpu(device, model, tokens, { steps: 5, batch: 1, seqLen: 16, signal: ac.signal, onProgress: (s) => { steps.push(s.step); if (s.step === 2) ac.abort(); } });
     await expect(run).rejects.toThrow(/abort/i);
     expect(steps).toEqual([1, 2]);
+  });
+
+  it('a synthetic model with what stories260K lacks: untied lm_head, half RoPE, 4:1 GQA, q width != hidden, f16 weights', async () => {
+    const config: ModelConfig = {
+      architecture: 'llama', hiddenSize: 32, intermediateSize: 40, numLayers: 2, numHeads: 4, numKvHeads: 1, headDim: 16,
+      vocabSize: 50, maxPositions: 64, rmsNormEps: 1e-6, ropeTheta: 1e6, ropeStyle: 'half', attentionBias: false,
+      tieWordEmbeddings: false, bosTokenId: null, eosTokenId: null,
+    };
+    let a = 7;
+    const rand = () => ((a = (Math.imul(a, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5);
+    const tensors = new Map<string, Tensor>();
+    for (const [name, shape] of expectedShapes(config)) {
+      const values = Float32Array.from({ length: numel(shape) }, () => (name.includes('norm') ? 1 + rand() * 0.2 : rand()));
+      tensors.set(name, name.includes('mlp')
+        ? makeTensor(name, shape, 'f16', new Uint8Array(Uint16Array.from(values, f32ToF16).buffer))
+        : f32Tensor(name, shape, values));
+    }
+    const synthetic: Model = { config, tensors, source: { format: 'synthetic', name: 'seed 7' } };
+    const shape = { sequences: 3, seqLen: 11 };
+    const n = shape.sequences * shape.seqLen;
+    const b: TrainBatch = { tokens: Array.from({ length: n }, (_, i) => (i * 7 + 3) % 50), targets: Array.from({ length: n }, (_, i) => (i * 11 + 5) % 50) };
+    const t = await GpuTrainer.create(device, synthetic, shape);
+    const loss = await t.backward(b);
+    const want = cpuGradients(synthetic, b, undefined, shape);
+    const { worst, at } = worstRelative(await t.gradients(), want.grads);
+    console.log(`synthetic model: CE ${loss.ce.toFixed(5)} (CPU ${want.ce.toFixed(5)}); worst gradient rel. error ${worst.toExponential(2)} (${at})`);
+    expect((await t.gradients()).has('lm_head.weight')).toBe(true);
+    expect(worst).toBeLessThanOrEqual(1e-4);
+    t.dispose();
+    await expect(GpuTrainer.create(device, { ...synthetic, config: { ...config, attentionBias: true } }, shape)).rejects.toThrow(/does not support q\/k\/v biases/);
   });
 
   it('rejects bad batches with errors naming the problem', async () => {
