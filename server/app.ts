@@ -166,6 +166,12 @@ export function createApp(market: Market, options: Partial<AppOptions> = {}): Ho
     return c.json(submissionView(s));
   });
 
+  // what closed epochs published (commitments, weights) and to which chain
+  app.get('/v1/ledger', async (c) => {
+    const entries = await store.listLedger({ epoch: intParam(c.req.query('epoch'), 'epoch'), limit: intParam(c.req.query('limit'), 'limit') });
+    return c.json({ entries });
+  });
+
   // a miner's record, over-claims included
   app.get('/v1/miners/:address', async (c) => {
     const subs = await store.listSubmissions({ miner: c.req.param('address'), limit: 100_000 });

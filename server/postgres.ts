@@ -10,9 +10,9 @@
 import pg from 'pg';
 import type { EpochRequestResult, Measured, Verdict } from '../src/market/schema';
 import { migrations, MIGRATIONS_DIR, toPostgres } from './migrate';
-import { epochOf, requestOf, submissionOf, type Row } from './rows';
+import { epochOf, ledgerOf, requestOf, submissionOf, type Row } from './rows';
 import {
-  ReplayError, type EpochStatus, type InsertSubmissionOutcome, type NewEpoch, type NewRequest, type NewSubmission,
+  ReplayError, type EpochStatus, type InsertSubmissionOutcome, type LedgerEntry, type NewEpoch, type NewRequest, type NewSubmission,
   type RequestStatus, type Store, type SubmissionFilter,
 } from './store';
 
@@ -227,5 +227,18 @@ export class PgStore implements Store {
     await this.pool.query(`INSERT INTO base_measurements (epoch, request_id, measured, at) VALUES ($1, $2, $3, $4)
                            ON CONFLICT (epoch, request_id) DO UPDATE SET measured = EXCLUDED.measured, at = EXCLUDED.at`,
       [epoch, requestId, JSON.stringify(measured), at]);
+  }
+
+  async recordLedger(e: LedgerEntry) {
+    const r = await this.pool.query('INSERT INTO ledger (epoch, kind, chain, payload, receipt, at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING',
+      [e.epoch, e.kind, e.chain, JSON.stringify(e.payload), e.receipt, e.at]);
+    return r.rowCount === 1;
+  }
+
+  async listLedger(opts: { epoch?: number; limit?: number } = {}) {
+    const rows = opts.epoch === undefined
+      ? await this.rows('SELECT * FROM ledger ORDER BY epoch DESC, kind LIMIT $1', [opts.limit ?? 100])
+      : await this.rows('SELECT * FROM ledger WHERE epoch = $1 ORDER BY kind LIMIT $2', [opts.epoch, opts.limit ?? 100]);
+    return rows.map(ledgerOf);
   }
 }

@@ -1,7 +1,7 @@
 // Database rows -> the Store's records, shared by both backends (sqlite.ts, postgres.ts): the column names and
 // JSON columns are the same on both, from the same migrations.
 import type { EpochRequestResult, Verdict } from '../src/market/schema';
-import type { EpochRow, EpochStatus, RequestRow, RequestStatus, SubmissionRow } from './store';
+import type { EpochRow, EpochStatus, LedgerEntry, LedgerKind, RequestRow, RequestStatus, SubmissionRow } from './store';
 
 export type Row = Record<string, unknown>;
 
@@ -43,4 +43,13 @@ export const submissionOf = (r: Row): SubmissionRow => ({
   verdict: r.verdict ? (JSON.parse(r.verdict as string) as Verdict) : null,
   score: (r.score as number | null) ?? null,
   overClaim: Number(r.over_claim) === 1,
+});
+
+export const ledgerOf = (r: Row): LedgerEntry => ({
+  epoch: r.epoch as number,
+  kind: r.kind as LedgerKind,
+  chain: r.chain as string,
+  payload: JSON.parse(r.payload as string),
+  receipt: r.receipt as string,
+  at: r.at as number,
 });

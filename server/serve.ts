@@ -12,6 +12,7 @@ import { createApp } from './app';
 import { BlobStore } from './blobs';
 import { Market } from './market';
 import type { RateLimit } from './rate-limit';
+import type { Chain } from '../src/chain/chain';
 import type { Backend } from './measure';
 import { PgStore } from './postgres';
 import { SqliteStore } from './sqlite';
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   backend: Backend;
   maxArtifactBytes: number;
   maxJsonBytes: number;
+  /** Where closed epochs publish (commitments, weights); default: the local ledger in the database. */
+  chain?: Chain;
   /** Signed writes per key; null: unlimited; absent: the market's default (120 per minute). */
   rateLimit?: RateLimit | null;
   /** Serve a built site at / ... */
@@ -62,7 +65,7 @@ export function openStore(o: Pick<ServiceOptions, 'db' | 'databaseUrl'>): Store 
   return new SqliteStore(o.db);
 }
 
-export async function openMarket(o: Pick<ServiceOptions, 'db' | 'databaseUrl' | 'blobs' | 'data' | 'epochMs' | 'limit' | 'backend' | 'maxArtifactBytes' | 'rateLimit' | 'log'>) {
+export async function openMarket(o: Pick<ServiceOptions, 'db' | 'databaseUrl' | 'blobs' | 'data' | 'epochMs' | 'limit' | 'backend' | 'maxArtifactBytes' | 'rateLimit' | 'chain' | 'log'>) {
   if (!existsSync(o.data)) throw new Error(`data folder ${o.data} not found; pass --data DIR (the layout of ../shared/data)`);
   const store = openStore(o);
   await store.migrate();
@@ -72,6 +75,7 @@ export async function openMarket(o: Pick<ServiceOptions, 'db' | 'databaseUrl' | 
   await market.currentEpoch();
   const validator = new Validator(market, {
     data: dirSource(o.data), library: loadTaskLibrary(), limit: o.limit, backend: o.backend, log: o.log,
+    ...(o.chain ? { chain: o.chain } : {}),
   });
   return { store, market, validator };
 }
@@ -121,6 +125,7 @@ export async function startService(o: ServiceOptions): Promise<Service> {
       });
       await vite?.close();
       await store.close();
+      await o.chain?.close?.();
     },
   };
 }

@@ -3,9 +3,9 @@
 import Database from 'better-sqlite3';
 import type { EpochRequestResult, Measured, Verdict } from '../src/market/schema';
 import { MIGRATIONS_DIR, migrations } from './migrate';
-import { epochOf, requestOf, submissionOf, type Row } from './rows';
+import { epochOf, ledgerOf, requestOf, submissionOf, type Row } from './rows';
 import {
-  ReplayError, type EpochStatus, type InsertSubmissionOutcome, type NewEpoch, type NewRequest, type NewSubmission,
+  ReplayError, type EpochStatus, type InsertSubmissionOutcome, type LedgerEntry, type NewEpoch, type NewRequest, type NewSubmission,
   type RequestStatus, type Store, type SubmissionFilter,
 } from './store';
 
@@ -189,5 +189,18 @@ export class SqliteStore implements Store {
   async putBaseMeasurement(epoch: number, requestId: string, measured: Measured, at: number) {
     this.db.prepare('INSERT OR REPLACE INTO base_measurements (epoch, request_id, measured, at) VALUES (?, ?, ?, ?)')
       .run(epoch, requestId, JSON.stringify(measured), at);
+  }
+
+  async recordLedger(e: LedgerEntry) {
+    const r = this.db.prepare('INSERT OR IGNORE INTO ledger (epoch, kind, chain, payload, receipt, at) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(e.epoch, e.kind, e.chain, JSON.stringify(e.payload), e.receipt, e.at);
+    return r.changes === 1;
+  }
+
+  async listLedger(opts: { epoch?: number; limit?: number } = {}) {
+    const rows = opts.epoch === undefined
+      ? this.db.prepare('SELECT * FROM ledger ORDER BY epoch DESC, kind LIMIT ?').all(opts.limit ?? 100)
+      : this.db.prepare('SELECT * FROM ledger WHERE epoch = ? ORDER BY kind LIMIT ?').all(opts.epoch, opts.limit ?? 100);
+    return (rows as Row[]).map(ledgerOf);
   }
 }

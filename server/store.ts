@@ -65,6 +65,18 @@ export type InsertSubmissionOutcome =
   /** Another miner submitted these artifact bytes first; recorded as rejected. */
   | { kind: 'duplicate'; epoch: number; owner: string; firstSubmission: string };
 
+export type LedgerKind = 'commitment' | 'weights';
+
+/** One thing a closed epoch published (server/ledger.ts, src/chain). */
+export interface LedgerEntry {
+  epoch: number;
+  kind: LedgerKind;
+  chain: string;
+  payload: unknown;
+  receipt: string;
+  at: number;
+}
+
 export interface SubmissionFilter {
   requestId?: string;
   miner?: string;
@@ -113,4 +125,9 @@ export interface Store {
   // base model measurements (cache per epoch and request)
   getBaseMeasurement(epoch: number, requestId: string): Promise<Measured | null>;
   putBaseMeasurement(epoch: number, requestId: string, measured: Measured, at: number): Promise<void>;
+
+  // what closed epochs published
+  /** Record a publication; false if this epoch's `kind` is recorded already (it happened once). */
+  recordLedger(e: LedgerEntry): Promise<boolean>;
+  listLedger(opts?: { epoch?: number; limit?: number }): Promise<LedgerEntry[]>;
 }

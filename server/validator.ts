@@ -9,6 +9,8 @@ import { RequestPayload, SubmissionPayload, VERDICT_SCHEMA, type EpochRequestRes
 import {
   baseTasks, checkClaims, checkConstraints, describeClaim, describeConstraint, objectiveScore, rank, requiredTasks,
 } from '../src/market/scoring';
+import type { Chain } from '../src/chain/chain';
+import { LocalLedger, publishEpoch } from './ledger';
 import { epochView, type Market } from './market';
 import { measureArtifact, type Backend, type Measurer } from './measure';
 import type { EpochRow, RequestRow, RequestStatus, SubmissionRow } from './store';
@@ -29,6 +31,8 @@ export interface ValidatorConfig {
   /** A claim by a validator that has not finished after this long is taken over. */
   staleMs: number;
   measure: Measurer;
+  /** Where closed epochs publish their commitment and weights: the local ledger unless a subtensor is configured. */
+  chain: Chain;
   log: (line: string) => void;
 }
 
@@ -43,7 +47,7 @@ export class Validator {
   readonly cfg: ValidatorConfig;
 
   constructor(readonly market: Market, cfg: Pick<ValidatorConfig, 'data' | 'library'> & Partial<ValidatorConfig>) {
-    this.cfg = { ...DEFAULT_VALIDATOR, ...cfg };
+    this.cfg = { ...DEFAULT_VALIDATOR, chain: new LocalLedger(), ...cfg };
   }
 
   private get store() {
@@ -59,6 +63,7 @@ export class Validator {
     for (const e of (await this.store.listEpochs({ status: 'closing', limit: 1000 })).reverse()) {
       closed.push(epochView(await this.closeEpoch(e.idx, opts.signal)));
     }
+    await this.publishClosed();
     return { verdicts, closed };
   }
 
@@ -144,6 +149,19 @@ export class Validator {
     await this.store.putBaseMeasurement(epoch.idx, reqRow.id, m.tasks, this.market.cfg.now());
     this.cfg.log(`base ${req.base.name} measured for request ${reqRow.id} in epoch ${epoch.idx}`);
     return m.tasks;
+  }
+
+  /** Publish the recent closed epochs that have not published their commitment and weights yet (an outbox). */
+  async publishClosed(): Promise<void> {
+    for (const e of (await this.store.listEpochs({ status: 'closed', limit: 10 })).reverse()) {
+      try {
+        const kinds = await publishEpoch(this.store, this.cfg.chain, e, this.market.cfg.now());
+        if (kinds.length) this.cfg.log(`epoch ${e.idx}: published ${kinds.join(' and ')} to ${this.cfg.chain.name}`);
+      } catch (err) {
+        // the chain is down or refused: the epoch stays closed, the next pass tries again
+        this.cfg.log(`epoch ${e.idx}: publishing to ${this.cfg.chain.name} failed: ${(err as Error).message}`);
+      }
+    }
   }
 
   /** Rank and close a 'closing' epoch; a closed one is returned as it is (idempotent). */

@@ -17,7 +17,24 @@ export function parseDuration(text: string, flag: string): number {
 export const MARKET_FLAGS = {
   db: { type: 'string' }, 'database-url': { type: 'string' }, blobs: { type: 'string' }, data: { type: 'string' }, epoch: { type: 'string' },
   limit: { type: 'string' }, backend: { type: 'string' },
+  subtensor: { type: 'string' }, netuid: { type: 'string' }, hotkey: { type: 'string' }, 'version-key': { type: 'string' },
 } as const;
+
+/** --subtensor ws://... --netuid N --hotkey URI: publish closed epochs to a Bittensor subnet instead of the local ledger. */
+export async function chainOption(values: Record<string, string | boolean | undefined>) {
+  if (values.subtensor === undefined) {
+    if (values.netuid !== undefined || values.hotkey !== undefined) throw new UsageError('--netuid and --hotkey go with --subtensor URL');
+    return undefined;
+  }
+  const url = values.subtensor as string;
+  if (!/^wss?:\/\//.test(url)) throw new UsageError(`--subtensor must be a ws:// or wss:// URL, got "${url}"`);
+  const netuid = num(values.netuid, 'netuid', NaN);
+  if (!Number.isInteger(netuid) || netuid < 0 || netuid > 65535) throw new UsageError('--subtensor needs --netuid 0..65535');
+  if (!values.hotkey) throw new UsageError('--subtensor needs --hotkey URI (the validator hotkey that signs set_weights)');
+  const [{ SubtensorChain }, { keyFromUri }] = await Promise.all([import('../../src/chain/subtensor'), import('../../src/market/signing')]);
+  const { pair } = await keyFromUri(values.hotkey as string);
+  return new SubtensorChain({ url, netuid, hotkey: pair, versionKey: values['version-key'] === undefined ? undefined : BigInt(values['version-key'] as string) });
+}
 
 export function marketOptions(values: Record<string, string | boolean | undefined>) {
   const backend = (values.backend as string | undefined) ?? 'cpu';
@@ -46,7 +63,7 @@ function rateLimitOption(text: string | undefined) {
 }
 
 export const serveCommand: Command = {
-  usage: '[--port 8787] [--host 127.0.0.1] [--db .market/market.sqlite | --database-url postgres://... ($DATABASE_URL)] [--blobs DIR] [--data DIR] [--epoch 10m] [--validate-every 30s|0] [--limit 50] [--backend cpu|webgpu] [--static dist] [--max-artifact 4GB] [--max-body 1MB] [--rate-limit 120/min|0] [--json]',
+  usage: '[--port 8787] [--host 127.0.0.1] [--db .market/market.sqlite | --database-url postgres://... ($DATABASE_URL)] [--blobs DIR] [--data DIR] [--epoch 10m] [--validate-every 30s|0] [--limit 50] [--backend cpu|webgpu] [--subtensor wss://... --netuid N --hotkey URI] [--static dist] [--max-artifact 4GB] [--max-body 1MB] [--rate-limit 120/min|0] [--json]',
   summary: 'the market service: HTTP API (requests, artifacts, submissions, leaderboard, epochs) on SQLite (PostgreSQL with --database-url / $DATABASE_URL), with a local validator loop',
   async run(argv, signal) {
     const { values } = parse(argv, {
@@ -65,6 +82,7 @@ export const serveCommand: Command = {
       maxArtifactBytes: parseBytes((values['max-artifact'] as string | undefined) ?? '4GB', 'max-artifact'),
       maxJsonBytes: parseBytes((values['max-body'] as string | undefined) ?? '1MiB', 'max-body'),
       rateLimit: rateLimitOption(values['rate-limit'] as string | undefined),
+      chain: await chainOption(values),
       staticDir: values.static === undefined ? undefined : resolve(values.static as string),
       log: (line) => console.error(`[market] ${line}`),
     });

@@ -1,16 +1,17 @@
 import { openMarket } from '../../server/serve';
 import { parse, report, type Command } from '../command';
-import { MARKET_FLAGS, marketOptions, parseDuration } from './serve';
+import { chainOption, MARKET_FLAGS, marketOptions, parseDuration } from './serve';
 
 export const validateCommand: Command = {
-  usage: '[--once] [--close] [--db .market/market.sqlite | --database-url postgres://... ($DATABASE_URL)] [--blobs DIR] [--data DIR] [--limit 50] [--backend cpu|webgpu] [--every 30s] [--json]',
+  usage: '[--once] [--close] [--db .market/market.sqlite | --database-url postgres://... ($DATABASE_URL)] [--blobs DIR] [--data DIR] [--limit 50] [--backend cpu|webgpu] [--subtensor wss://... --netuid N --hotkey URI] [--every 30s] [--json]',
   summary: 'validate pending submissions (re-measure on the epoch seed\'s held-out items, check claims and constraints) and close due epochs; --close closes the open epoch now',
   async run(argv, signal) {
     const { values } = parse(argv, { ...MARKET_FLAGS, once: { type: 'boolean' }, close: { type: 'boolean' }, every: { type: 'string' } });
     const m = marketOptions(values);
     const json = !!values.json;
     const log = (line: string) => console.error(`[validate] ${line}`);
-    const { store, validator } = await openMarket({ ...m, maxArtifactBytes: Number.MAX_SAFE_INTEGER, log });
+    const chain = await chainOption(values);
+    const { store, validator } = await openMarket({ ...m, chain, maxArtifactBytes: Number.MAX_SAFE_INTEGER, log });
     try {
       if (values.once) {
         const r = await validator.runOnce({ close: !!values.close, signal });
@@ -36,6 +37,7 @@ export const validateCommand: Command = {
       }
     } finally {
       await store.close();
+      await chain?.close?.();
     }
   },
 };
