@@ -11,15 +11,15 @@ const STRUCTURED = ['heads', 'channels', 'layers'] as const;
 const METHODS: readonly string[] = [...UNSTRUCTURED, ...STRUCTURED];
 /** Which methods each method-specific flag applies to. */
 const FLAG_METHODS: Record<string, readonly string[]> = {
-  pattern: UNSTRUCTURED, allocation: UNSTRUCTURED, unit: ['heads'], 'multiple-of': ['channels'], count: ['layers'],
+  pattern: UNSTRUCTURED, allocation: UNSTRUCTURED, dtype: ['sparsegpt'], unit: ['heads'], 'multiple-of': ['channels'], count: ['layers'],
 };
 
 export const pruneCommand: Command = {
-  usage: '<model> --method magnitude|wanda|sparsegpt|heads|channels|layers [--sparsity 0.5] [--pattern 2:4|4:8] [--allocation owl] [--unit kv-group|query] [--multiple-of N] [--count N] [--calib <file|task>] [--out PATH] [--json]',
+  usage: '<model> --method magnitude|wanda|sparsegpt|heads|channels|layers [--sparsity 0.5] [--pattern 2:4|4:8] [--allocation owl] [--dtype q4_0|q5_0|q8_0 (sparsegpt: prune and quantize in one sweep)] [--unit kv-group|query] [--multiple-of N] [--count N] [--calib <file|task>] [--out PATH] [--json]',
   summary: 'prune with one method: zeros, unstructured or N:M (magnitude, wanda, sparsegpt), or a smaller config (heads, channels, layers)',
   async run(argv, signal) {
     const { values, positionals } = parse(argv, {
-      method: { type: 'string', default: 'wanda' }, sparsity: { type: 'string' }, pattern: { type: 'string' }, allocation: { type: 'string' },
+      method: { type: 'string', default: 'wanda' }, sparsity: { type: 'string' }, pattern: { type: 'string' }, allocation: { type: 'string' }, dtype: { type: 'string' },
       unit: { type: 'string' }, 'multiple-of': { type: 'string' }, count: { type: 'string' },
       calib: { type: 'string' }, data: { type: 'string' }, out: { type: 'string' },
       sequences: { type: 'string' }, length: { type: 'string' }, seed: { type: 'string' },
@@ -34,6 +34,7 @@ export const pruneCommand: Command = {
       ...(values.sparsity !== undefined || !structured ? { sparsity: num(values.sparsity, 'sparsity', 0.5) } : {}),
       ...(values.pattern !== undefined ? { pattern: values.pattern } : {}),
       ...(values.allocation !== undefined ? { allocation: values.allocation } : {}),
+      ...(values.dtype !== undefined ? { dtype: values.dtype } : {}),
       ...(values.unit !== undefined ? { unit: values.unit } : {}),
       ...(values['multiple-of'] !== undefined ? { multipleOf: num(values['multiple-of'], 'multiple-of', 1) } : {}),
       ...(values.count !== undefined ? { count: num(values.count, 'count', 1) } : {}),
@@ -42,7 +43,7 @@ export const pruneCommand: Command = {
     try {
       recipe = parseRecipe({
         schema: 'lab.recipe/1',
-        name: `${method}-${values.pattern ?? (values.count !== undefined ? `${values.count}-layers` : params.sparsity ?? 'default')}`,
+        name: `${method}-${values.pattern ?? (values.count !== undefined ? `${values.count}-layers` : params.sparsity ?? 'default')}${values.dtype ? `-${values.dtype}` : ''}`,
         calibration: { sequences: num(values.sequences, 'sequences', 32), length: num(values.length, 'length', 128), seed: num(values.seed, 'seed', 1) },
         passes: [{ pass: method, params }],
       }, 'command line');
@@ -68,7 +69,7 @@ export const pruneCommand: Command = {
       /** Fraction of zeros over the pruned tensors (unstructured and N:M methods). */
       sparsity: structured ? null : weights ? zeros / weights : 0,
       /** The artifact's bytes with its N:M matrices packed (f32 values + indices), as the WebGPU runtime holds them. */
-      packedBytes: pattern && pattern in NM_PATTERNS ? o.bytes + pruned.reduce((s, e) => {
+      packedBytes: pattern && pattern in NM_PATTERNS && values.dtype === undefined ? o.bytes + pruned.reduce((s, e) => {
         const [rows, cols] = model.tensors.get(e.tensor as string)!.shape;
         return s + nmBytes({ ...NM_PATTERNS[pattern], valueType: 'f32', rows, cols }) - rows * cols * 4;
       }, 0) : null,
@@ -78,7 +79,7 @@ export const pruneCommand: Command = {
       summary(o),
       structured
         ? `config: ${dims(model.config)} -> ${dims(config)}; parameters ${result.paramsBefore.toLocaleString('en-US')} -> ${result.paramsAfter.toLocaleString('en-US')}`
-        : `pruned tensors: ${(result.sparsity! * 100).toFixed(1)}% zeros (stored as f32 zeros)${result.packedBytes !== null ? `; packed ${pattern}: ${result.packedBytes.toLocaleString('en-US')} B` : ''}`,
+        : `pruned tensors: ${(result.sparsity! * 100).toFixed(1)}% zeros (exact zeros in ${values.dtype ?? 'f32'})${result.packedBytes !== null ? `; packed ${pattern}: ${result.packedBytes.toLocaleString('en-US')} B` : ''}`,
     ].join('\n'));
   },
 };

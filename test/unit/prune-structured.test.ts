@@ -162,5 +162,7 @@ describeWithShared('structured pruning of stories260K', [STORIES.gguf, STORIES.t
     await expect(passes.channels.apply(base, passes.channels.params.parse({}), {})).rejects.toThrow(/needs calibration data/);
     expect(() => shrinkModel(base, { channels: [[0, 1], [0, 1], [0, 1], [0, 1], [0]] })).toThrow(/every layer must keep the same number/);
     expect(() => shrinkModel(base, { heads: Array(5).fill([0, 1, 2]), kvHeads: Array(5).fill([0, 2, 3]) })).toThrow(/does not belong to kept kv head/);
+    // kept KV heads alone keep their whole groups
+    expect(shrinkModel(base, { kvHeads: Array(5).fill([1, 3]) }).config).toMatchObject({ numHeads: 4, numKvHeads: 2 });
   });
 });

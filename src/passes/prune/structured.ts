@@ -187,6 +187,13 @@ function sliceCols(t: Tensor, cols: readonly number[]): Tensor {
 
 const renamed = (t: Tensor, name: string): Tensor => ({ ...t, name });
 
+/** Kept KV heads alone mean their whole groups of query heads. */
+function withHeads(c: ModelConfig, s: Structure): Structure {
+  if (!s.kvHeads || s.heads) return s;
+  const group = c.numHeads / c.numKvHeads;
+  return { ...s, heads: s.kvHeads.map((gs) => expand(gs, group)) };
+}
+
 /** Check that every layer keeps the same counts and that kept query heads still map onto kept KV heads. */
 function checkStructure(c: ModelConfig, s: Structure): { heads: number; kv: number; ffn: number } {
   const same = (lists: readonly (readonly number[])[] | undefined, total: number, what: string) => {
@@ -217,8 +224,8 @@ function checkStructure(c: ModelConfig, s: Structure): { heads: number; kv: numb
 }
 
 /** The smaller model: kept heads, channels and layers only, with the config that says so. */
-export function shrinkModel(model: Model, s: Structure): Model {
-  const c = model.config, hd = c.headDim;
+export function shrinkModel(model: Model, structure: Structure): Model {
+  const c = model.config, hd = c.headDim, s = withHeads(c, structure);
   const n = checkStructure(c, s);
   const layers = s.layers ?? all(c.numLayers);
   const tensors = new Map<string, Tensor>();
@@ -251,8 +258,8 @@ export function shrinkModel(model: Model, s: Structure): Model {
  * removed heads' o_proj columns, the removed channels' down_proj columns and the removed layers' o_proj and
  * down_proj zeroed, so those units add exactly zero to the residual stream. The oracle of the structured tests.
  */
-export function maskModel(model: Model, s: Structure): Model {
-  const c = model.config, hd = c.headDim;
+export function maskModel(model: Model, structure: Structure): Model {
+  const c = model.config, hd = c.headDim, s = withHeads(c, structure);
   checkStructure(c, s);
   const tensors = new Map(model.tensors);
   const zeroCols = (name: string, keep: readonly number[] | undefined, all: boolean) => {
@@ -263,8 +270,7 @@ export function maskModel(model: Model, s: Structure): Model {
   const layerKept = new Set(s.layers ?? all(c.numLayers));
   for (let l = 0; l < c.numLayers; l++) {
     const gone = !layerKept.has(l);
-    const heads = s.heads?.[l] ?? (s.kvHeads ? s.kvHeads[l].flatMap((g) => all(c.numHeads / c.numKvHeads).map((i) => g * (c.numHeads / c.numKvHeads) + i)) : undefined);
-    zeroCols(layerName(l, 'self_attn.o_proj.weight'), heads && expand(heads, hd), gone);
+    zeroCols(layerName(l, 'self_attn.o_proj.weight'), s.heads && expand(s.heads[l], hd), gone);
     zeroCols(layerName(l, 'mlp.down_proj.weight'), s.channels?.[l], gone);
   }
   return { ...model, tensors };
