@@ -6,9 +6,11 @@ import { RECIPES_DIR } from '../../node/paths';
 import { exportGguf } from '../../src/io/gguf-export';
 import { writeLabArtifact } from '../../src/io/lab-artifact';
 import { modelBytes, modelParams, type Model } from '../../src/model/model';
+import { toFloat32 } from '../../src/model/tensor';
 import { calibrationFromTokens } from '../../src/passes/calibration';
 import { distillTrainer, StudentConfig, studentFromScratch, studentFromTeacher, windowBatches } from '../../src/passes/distill/index';
 import type { StepInfo } from '../../src/passes/distill/index';
+import { isLinearWeight } from '../../src/passes/quant/common';
 import { runRecipe } from '../../src/recipe/runner';
 import { parseRecipe } from '../../src/recipe/schema';
 import { num, parse, report, UsageError, type Command } from '../command';
@@ -25,7 +27,15 @@ function readJson(path: string, what: string): unknown {
 
 const dims = (m: Model) => {
   const c = m.config;
-  return `${c.numLayers} layers, ${c.numHeads} heads (${c.numKvHeads} kv), hidden ${c.hiddenSize}, ffn ${c.intermediateSize}; ${modelParams(m).toLocaleString('en-US')} params`;
+  let zeros = 0, linear = 0;
+  for (const [n, t] of m.tensors) {
+    if (!isLinearWeight(n)) continue;
+    const v = toFloat32(t);
+    linear += v.length;
+    for (let i = 0; i < v.length; i++) zeros += +(v[i] === 0);
+  }
+  const sparse = zeros / linear >= 0.01 ? `, ${((100 * zeros) / linear).toFixed(1)}% zeros in block linears` : '';
+  return `${c.numLayers} layers, ${c.numHeads} heads (${c.numKvHeads} kv), hidden ${c.hiddenSize}, ffn ${c.intermediateSize}; ${modelParams(m).toLocaleString('en-US')} params${sparse}`;
 };
 
 const stepLine = (s: StepInfo, tokensPerSecond: number) =>

@@ -97,6 +97,23 @@ describeWithShared('healing stories260K after pruning and quantization', [STORIE
     expect(modelParams(four.model)).toBeLessThan(modelParams(dense));
   });
 
+  it('LoRA distillation of a pruned model merges its adapters inside the sparsity pattern', async () => {
+    const recipe = parseRecipe({
+      schema: 'lab.recipe/1', name: 'wanda-lora',
+      passes: [{ pass: 'wanda', params: { sparsity: 0.5 } },
+        { pass: 'distill', params: { steps: 2, seqLen: 32, batch: 1, lr: 1e-2, lora: { rank: 2 } } }],
+    });
+    const small = { ...calibration, sequences: calibration.sequences.slice(0, 4) };
+    const run = await runRecipe(dense, recipe, { calibration: small });
+    const pruned = await runRecipe(dense, parseRecipe({ ...recipe, passes: [recipe.passes[0]] }), { calibration: small });
+    expect(run.report[1].entries[0]).toMatchObject({ trainable: { kind: 'lora', rank: 2, maskedTargets: 10 } });
+    const q = 'model.layers.3.self_attn.q_proj.weight', o = 'model.layers.3.self_attn.o_proj.weight';
+    const before = toFloat32(pruned.model.tensors.get(q)!), after = toFloat32(run.model.tensors.get(q)!);
+    expect(after).not.toEqual(before);
+    for (let i = 0; i < before.length; i++) if (before[i] === 0) expect(after[i]).toBe(0);
+    expect(toFloat32(run.model.tensors.get(o)!)).toEqual(toFloat32(pruned.model.tensors.get(o)!));
+  });
+
   it('a heal with no earlier step and no teacher reference names the problem', async () => {
     const recipe = parseRecipe({ schema: 'lab.recipe/1', name: 'heal-alone', passes: [{ pass: 'heal', params: {} }] });
     await expect(runRecipe(dense, recipe, { calibration })).rejects.toThrow(/heal: teacher "base" needs an earlier step in the recipe/);

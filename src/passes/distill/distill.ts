@@ -46,7 +46,7 @@ export function studentTrainable(student: Model, p: Pick<DistillParams, 'keepSpa
   const fakeQuant = storedDTypes(student);
   if (p.lora) {
     if (fakeQuant.size) throw new Error(`LoRA on a student with ${[...fakeQuant.values()][0]} tensors is not supported; heal it with full training`);
-    return loraTrainable(student, masters, { rank: p.lora.rank, alpha: p.lora.alpha ?? 2 * p.lora.rank, targets: p.lora.targets, seed: p.seed });
+    return loraTrainable(student, masters, { rank: p.lora.rank, alpha: p.lora.alpha ?? 2 * p.lora.rank, targets: p.lora.targets, seed: p.seed, keepSparsity: p.keepSparsity });
   }
   return fullTrainable(masters, { keepSparsity: p.keepSparsity, fakeQuant });
 }

@@ -40,6 +40,19 @@ function zeroFraction(w: Float32Array): number {
   return z / w.length;
 }
 
+/**
+ * 1 where a weight may train, 0 where it was pruned: for linear f32 tensors with at least 1% exact zeros
+ * (a quantized tensor's zeros are grid points, not pruned weights; a dense one may hold a stray exact zero).
+ */
+function sparsityMasks(weights: Weights, skip?: ReadonlyMap<string, unknown>): Map<string, Uint8Array> {
+  const masks = new Map<string, Uint8Array>();
+  for (const [n, w] of weights) {
+    if (!isLinearWeight(n) || skip?.has(n) || zeroFraction(w) < 0.01) continue;
+    masks.set(n, Uint8Array.from(w, (v) => (v === 0 ? 0 : 1)));
+  }
+  return masks;
+}
+
 export interface FullOptions {
   /** Which weights train (default: all). */
   trainable?: (name: string) => boolean;
@@ -52,14 +65,7 @@ export interface FullOptions {
 export function fullTrainable(masters: Weights, o: FullOptions = {}): Trainable {
   const isTrainable = o.trainable ?? (() => true);
   const params: Weights = new Map([...masters].filter(([n]) => isTrainable(n)));
-  const masks = new Map<string, Uint8Array>();
-  if (o.keepSparsity) {
-    for (const [n, w] of params) {
-      // a quantized tensor's zeros are grid points, not pruned weights; a dense one may hold a stray exact zero
-      if (!isLinearWeight(n) || o.fakeQuant?.has(n) || zeroFraction(w) < 0.01) continue;
-      masks.set(n, Uint8Array.from(w, (v) => (v === 0 ? 0 : 1)));
-    }
-  }
+  const masks = o.keepSparsity ? sparsityMasks(params, o.fakeQuant) : new Map<string, Uint8Array>();
   const quantized = new Map<string, Float32Array>();
   const refresh = () => {
     for (const [n, m] of masks) {
@@ -115,6 +121,8 @@ export interface LoraOptions {
   /** Layer tensor suffixes that get adapters, e.g. ['self_attn.q_proj.weight', 'self_attn.v_proj.weight']. */
   targets: readonly string[];
   seed: number;
+  /** Pruned zeros of a target stay zero: the merged weight is (W + s·B·A) ⊙ mask, in training and on export. */
+  keepSparsity?: boolean;
 }
 
 const loraA = (n: string) => `${n}.lora_A`;
@@ -123,7 +131,8 @@ const loraB = (n: string) => `${n}.lora_B`;
 /**
  * LoRA (Hu et al., 2021) on the chosen projections: A [r, in] random (Kaiming-uniform bound 1/√in),
  * B [out, r] zero, so training starts from the model itself. W_eff = W + (alpha/r)·B·A. The full dW of a
- * target is formed (cheap at this scale) and projected: dA = s·Bᵀ·dW, dB = s·dW·Aᵀ.
+ * target is formed (cheap at this scale) and projected: dA = s·Bᵀ·dW, dB = s·dW·Aᵀ (dW masked first when
+ * sparsity is kept).
  */
 export function loraTrainable(model: Model, masters: Weights, o: LoraOptions): Trainable {
   if (!(Number.isInteger(o.rank) && o.rank >= 1)) throw new RangeError(`LoRA rank ${o.rank} must be a positive integer`);
@@ -140,6 +149,7 @@ export function loraTrainable(model: Model, masters: Weights, o: LoraOptions): T
     params.set(loraA(n), Float32Array.from({ length: r * inDim }, () => (rand() * 2 - 1) * bound));
     params.set(loraB(n), new Float32Array(out * r));
   }
+  const masks = o.keepSparsity ? sparsityMasks(new Map(targets.map((n) => [n, masters.get(n)!]))) : new Map<string, Uint8Array>();
   const effective = new Map<string, Float32Array>();
   const refresh = () => {
     for (const n of targets) {
@@ -153,6 +163,8 @@ export function loraTrainable(model: Model, masters: Weights, o: LoraOptions): T
           for (let j = 0; j < inDim; j++) E[i * inDim + j] += b * A[k * inDim + j];
         }
       }
+      const m = masks.get(n);
+      if (m) for (let i = 0; i < E.length; i++) if (!m[i]) E[i] = 0;
       effective.set(n, E);
     }
   };
@@ -169,6 +181,8 @@ export function loraTrainable(model: Model, masters: Weights, o: LoraOptions): T
           for (const n of targets) {
             const [out, inDim] = shape(n);
             const dW = full.get(n)!, A = params.get(loraA(n))!, B = params.get(loraB(n))!;
+            const m = masks.get(n);
+            if (m) for (let i = 0; i < dW.length; i++) if (!m[i]) dW[i] = 0;
             const dA = new Float32Array(r * inDim), dB = new Float32Array(out * r);
             for (let i = 0; i < out; i++) {
               for (let k = 0; k < r; k++) {
@@ -192,6 +206,6 @@ export function loraTrainable(model: Model, masters: Weights, o: LoraOptions): T
     refresh,
     exportModel: (base, name) => withWeights(base, new Map([...masters].map(([n, w]) => [n, effective.get(n) ?? w])), name),
     decays: () => false,
-    describe: () => ({ kind: 'lora', rank: r, alpha: o.alpha, targets, params: [...params.values()].reduce((a, w) => a + w.length, 0) }),
+    describe: () => ({ kind: 'lora', rank: r, alpha: o.alpha, targets, maskedTargets: masks.size, params: [...params.values()].reduce((a, w) => a + w.length, 0) }),
   };
 }
