@@ -12,6 +12,8 @@ import { validateCommand } from './commands/validate';
 import { exportCommand } from './commands/export';
 import { mergeCommand } from './commands/merge';
 import { distillCommand } from './commands/distill';
+import { predictCommand } from './commands/predict';
+import { searchCommand } from './commands/search';
 import { UsageError, type Command } from './command';
 
 export const COMMANDS: Record<string, Command> = {
@@ -28,6 +30,8 @@ export const COMMANDS: Record<string, Command> = {
   export: exportCommand,
   merge: mergeCommand,
   distill: distillCommand,
+  predict: predictCommand,
+  search: searchCommand,
 };
 
 function usage(): string {

@@ -71,7 +71,7 @@ describeWithShared('predicting quality loss on stories260K', [STORIES.gguf, STOR
         bytes: modelBytes(model), features, measured: { 'tinystories:ppl': s.ppl / f32.ppl - 1, kld: mean(s.kld) },
       });
     }
-  }, 300_000);
+  }, 600_000);
 
   it('per-layer sensitivity: every layer measurably moves the output at the reference dtype', () => {
     expect(signals.groups.map((g) => g.name)).toEqual(['embedding', 'output', 'layer 0', 'layer 1', 'layer 2', 'layer 3', 'layer 4']);

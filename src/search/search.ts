@@ -1,0 +1,197 @@
+// Constraint-driven recipe search, multi-fidelity: every candidate is screened (bytes, then the static
+// features: no forward pass), the most promising get the probe (one short forward), and only the best
+// of those, in predicted order, get the full evaluation, which alone decides. The predictor is refitted
+// after every full evaluation (its records are the prior ones plus this search's own); with too few records
+// the raw feature ranks instead. The state is saved after every unit of work, and is all the search knows:
+// resumed from any point it makes the same decisions, so it ends with the same answer (unless the time
+// budget, which is wall-clock, runs out first).
+import { throwIfAborted } from '../io/errors';
+import { canonicalJson } from '../recipe/canonical';
+import { modelBytes, type Model } from '../model/model';
+import { sha256OfBytes } from '../io/hash';
+import { candidateFeatures, PROBE_FEATURES, STATIC_FEATURES, type Features } from '../predict/features';
+import { fitPredictor, minRecords, type Prediction } from '../predict/predictor';
+import type { JsonStore, PredictRecord } from '../predict/records';
+import type { BaseSignals } from '../predict/signals';
+import type { Calibration } from '../passes/pass';
+import { recipeHash } from '../recipe/hash';
+import { runRecipe } from '../recipe/runner';
+import type { NormalizedRecipe } from '../recipe/schema';
+import { recipeBytes } from './bytes';
+import { paretoFront } from './pareto';
+import type { SearchRequest } from './request';
+import { SearchState, type CandidateState } from './state';
+
+export interface SearchOptions {
+  base: BaseSignals;
+  /** The base model's sha256 (or a stable name): keys the records and the recipe hashes. */
+  baseId: string;
+  request: SearchRequest;
+  candidates: readonly NormalizedRecipe[];
+  calibration?: Calibration;
+  /** The full evaluation: measured deltas of a candidate (at least the objective and every limit's target). */
+  evaluate(model: Model, signal?: AbortSignal): Promise<Record<string, number>>;
+  /** What the predictor already knows about this base (stored records). */
+  records?: readonly PredictRecord[];
+  /** Called with each full evaluation's record, to store it for later predictions. */
+  learn?(record: PredictRecord): Promise<void>;
+  store: JsonStore;
+  /** Key of this search's state in the store. */
+  key: string;
+  probeTop?: number;
+  maxFullEvals?: number;
+  budgetSeconds?: number;
+  signal?: AbortSignal;
+  onProgress?(p: { stage: string; done: number; total: number }): void;
+}
+
+export interface SearchOutcome {
+  /** The best recipe that satisfies every constraint, verified by a full evaluation; null when none did. */
+  best: (CandidateState & { recipe: NormalizedRecipe }) | null;
+  front: (CandidateState & { loss: number })[];
+  evaluated: CandidateState[];
+  /** Candidates over the byte budget, with the reason. */
+  rejected: CandidateState[];
+  stoppedBy: 'done' | 'time';
+  seconds: number;
+}
+
+type Fidelity = 'static' | 'probe';
+
+export async function search(o: SearchOptions): Promise<SearchOutcome> {
+  const probeTop = o.probeTop ?? 6, maxFullEvals = o.maxFullEvals ?? 3;
+  const { request } = o;
+  const hashes = o.candidates.map((r) => recipeHash(o.baseId, r));
+  const id = sha256OfBytes(new TextEncoder().encode(canonicalJson({ base: o.baseId, request, hashes, probeTop, maxFullEvals })));
+  const raw = await o.store.get(o.key);
+  let state: SearchState;
+  if (raw === undefined) {
+    state = {
+      schema: 'lab.search-state/1', id, seconds: 0, prior: [...(o.records ?? [])],
+      candidates: o.candidates.map((r, i) => ({ recipeHash: hashes[i], name: r.name, recipe: r, stage: 'listed' })),
+    };
+  } else {
+    const parsed = SearchState.safeParse(raw);
+    if (!parsed.success) throw new Error(`search state "${o.key}": ${parsed.error.issues[0].path.join('.')}: ${parsed.error.issues[0].message}`);
+    state = parsed.data;
+    if (state.id !== id) throw new Error(`search state "${o.key}" belongs to another search (other base, request or candidates); use a new state key`);
+  }
+  const started = performance.now(), before = state.seconds;
+  const elapsed = () => before + (performance.now() - started) / 1000;
+  const save = async () => {
+    state.seconds = elapsed();
+    await o.store.put(o.key, state);
+  };
+  const outOfTime = () => o.budgetSeconds !== undefined && elapsed() > o.budgetSeconds;
+  const models = new Map<string, Model>(); // this session's compressed candidates (re-run after a resume)
+  const compressed = async (c: CandidateState) => {
+    let m = models.get(c.recipeHash);
+    if (!m) {
+      m = (await runRecipe(o.base.model, c.recipe, { calibration: o.calibration, signal: o.signal })).model;
+      models.set(c.recipeHash, m);
+    }
+    return m;
+  };
+  const records = (): PredictRecord[] => [
+    ...state.prior,
+    ...state.candidates.filter((c) => c.measured).map((c) => record(o.baseId, c)),
+  ];
+  /** The objective's prediction at a fidelity; the raw feature (no interval) until enough records exist. */
+  const predict = (c: CandidateState, fidelity: Fidelity, from = records()): Prediction => {
+    const features = fidelity === 'static' ? STATIC_FEATURES : PROBE_FEATURES;
+    const opts = { target: request.objective, features };
+    const known = from.filter((r) => request.objective in r.measured && features.every((f) => f in r.features));
+    if (known.length >= minRecords(opts)) return fitPredictor(known, opts).predict(c.features!);
+    const v = c.features![features[0]];
+    return { value: v, lo: -Infinity, hi: Infinity, level: 0 };
+  };
+  const limitsMayHold = (c: CandidateState) => request.limits.every((l) => {
+    if (l.target !== request.objective) return true;
+    const p = predict(c, 'probe');
+    return p.level === 0 || p.lo <= l.max;
+  });
+
+  let stoppedBy: SearchOutcome['stoppedBy'] = 'done';
+  // 1. screen: bytes (without running where the passes allow), then the static features
+  for (const [i, c] of state.candidates.entries()) {
+    if (c.stage !== 'listed') continue;
+    throwIfAborted(o.signal);
+    if (outOfTime()) { stoppedBy = 'time'; break; }
+    let bytes = recipeBytes(o.base.model, c.recipe);
+    if (bytes === undefined || request.maxBytes === undefined || bytes <= request.maxBytes) {
+      const m = await compressed(c);
+      bytes = modelBytes(m);
+      if (request.maxBytes === undefined || bytes <= request.maxBytes) c.features = await candidateFeatures(o.base, m, { signal: o.signal });
+    }
+    c.bytes = bytes;
+    c.stage = c.features ? 'screened' : 'rejected';
+    if (!c.features) c.reason = `${bytes} B > ${request.maxBytes} B`;
+    await save();
+    o.onProgress?.({ stage: 'screen', done: i + 1, total: state.candidates.length });
+  }
+  // 2. probe the most promising by the static prediction (from the prior records only: what this search
+  // measures later must not change, on a resume, which candidates were probed before it)
+  if (stoppedBy === 'done') {
+    const screened = state.candidates.filter((c) => c.stage !== 'listed' && c.stage !== 'rejected');
+    const order = [...screened].sort((a, b) => predict(a, 'static', state.prior).value - predict(b, 'static', state.prior).value || a.recipeHash.localeCompare(b.recipeHash));
+    for (const [k, c] of order.slice(0, probeTop).entries()) {
+      if (c.stage !== 'screened') continue;
+      throwIfAborted(o.signal);
+      if (outOfTime()) { stoppedBy = 'time'; break; }
+      c.features = await candidateFeatures(o.base, await compressed(c), { probe: true, signal: o.signal });
+      c.stage = 'probed';
+      await save();
+      o.onProgress?.({ stage: 'probe', done: k + 1, total: Math.min(probeTop, order.length) });
+    }
+  }
+  // 3. full evaluations in predicted order, while a candidate could still beat the best verified one
+  while (stoppedBy === 'done') {
+    const evaluated = state.candidates.filter((c) => c.stage === 'evaluated');
+    if (evaluated.length >= maxFullEvals) break;
+    const best = bestOf(state.candidates, request);
+    const next = state.candidates
+      .filter((c) => c.stage === 'probed' && limitsMayHold(c))
+      .map((c) => ({ c, p: predict(c, 'probe') }))
+      .filter(({ p }) => !best || p.level === 0 || p.lo < best.measured![request.objective])
+      .sort((a, b) => a.p.value - b.p.value || a.c.recipeHash.localeCompare(b.c.recipeHash))[0];
+    if (!next) break;
+    throwIfAborted(o.signal);
+    if (outOfTime()) { stoppedBy = 'time'; break; }
+    next.c.predicted = next.p;
+    next.c.measured = await o.evaluate(await compressed(next.c), o.signal);
+    next.c.stage = 'evaluated';
+    next.c.evaluation = evaluated.length + 1;
+    await save();
+    await o.learn?.(record(o.baseId, next.c));
+    o.onProgress?.({ stage: 'evaluate', done: evaluated.length + 1, total: maxFullEvals });
+  }
+  await save();
+  const best = bestOf(state.candidates, request);
+  // the front: measured losses, and predicted ones where a fitted predictor gives them in the same units
+  const loss = (c: CandidateState) => {
+    if (c.measured) return c.measured[request.objective];
+    const p = c.features && predict(c, c.features.probeKld !== undefined ? 'probe' : 'static');
+    return p && p.level > 0 ? p.value : undefined;
+  };
+  const front = paretoFront(state.candidates.flatMap((c) => {
+    const l = loss(c);
+    return l === undefined ? [] : [{ ...c, bytes: c.bytes!, loss: l }];
+  }));
+  return {
+    best: best ? { ...best, recipe: best.recipe } : null,
+    front, rejected: state.candidates.filter((c) => c.stage === 'rejected'), evaluated: state.candidates.filter((c) => c.stage === 'evaluated').sort((x, y) => x.evaluation! - y.evaluation!), stoppedBy, seconds: state.seconds,
+  };
+}
+
+function satisfies(c: CandidateState, request: SearchRequest): boolean {
+  if (!c.measured || (request.maxBytes !== undefined && c.bytes! > request.maxBytes)) return false;
+  return request.limits.every((l) => l.target in c.measured! && c.measured![l.target] <= l.max) && request.objective in c.measured;
+}
+
+function bestOf(candidates: readonly CandidateState[], request: SearchRequest): CandidateState | undefined {
+  return candidates.filter((c) => satisfies(c, request)).sort((a, b) => a.measured![request.objective] - b.measured![request.objective])[0];
+}
+
+function record(base: string, c: CandidateState): PredictRecord {
+  return { schema: 'lab.predict-record/1', base, recipeHash: c.recipeHash, label: c.name, bytes: c.bytes!, features: c.features as Features, measured: c.measured! };
+}
