@@ -10,7 +10,7 @@ import type { GpuContext } from '../context';
 import type { AdapterClass } from '../device';
 import { Dispatch } from '../dispatch';
 import type { Kernel, KernelBuffers, KernelParams } from '../kernel';
-import { KERNELS_BY_CLASS, MATMUL_ACCUMULATE, embedding, swiglu } from '../kernels';
+import { KERNELS_BY_CLASS, MATMUL_ACCUMULATE, MATMUL_BIAS, embedding, swiglu } from '../kernels';
 import { ropeTable } from '../rope-table';
 import type { UniformArena } from '../uniforms';
 import { MATMUL } from '../weights';
@@ -81,9 +81,16 @@ export class TrainGraph {
     const bwd = <K extends Kernel>(kernel: K, b: KernelBuffers<K>, p: KernelParams<K>) =>
       this.backwardOps.push({ dispatch: d(kernel, b), params: p });
     const noBias = buf('no_bias', 1);
-    /** y (+)= x W^T over N rows (forward). */
-    const linear = (x: GPUBuffer, w: ParamGroup, out: GPUBuffer, inDim: number, outDim: number, accumulate: boolean) =>
-      fwd(matmul, { x, w: w.w, bias: noBias, out }, { rows: N, inDim, outDim, flags: accumulate ? MATMUL_ACCUMULATE : 0 });
+    let onesBuf: GPUBuffer | undefined;
+    const ones = () => {
+      if (!onesBuf) this.buffers.push((onesBuf = uploadBuffer(device, 'ones', new Float32Array(N).fill(1))));
+      return onesBuf;
+    };
+    /** y (+)= x W^T (+ b) over N rows (forward). */
+    const linear = (x: GPUBuffer, w: ParamGroup, out: GPUBuffer, inDim: number, outDim: number, accumulate: boolean, bias?: ParamGroup) =>
+      fwd(matmul, { x, w: w.w, bias: bias?.w ?? noBias, out }, {
+        rows: N, inDim, outDim, flags: (accumulate ? MATMUL_ACCUMULATE : 0) | (bias ? MATMUL_BIAS : 0),
+      });
     /** dx = dy W (overwrite) and dW += dy^T x, for y = x W^T with W [outDim, inDim]. */
     const linearBackward = (dy: GPUBuffer, x: GPUBuffer, w: ParamGroup, dx: GPUBuffer, inDim: number, outDim: number) => {
       bwd(matmulBack, { a: dy, b: w.w, c: dx }, { M: N, N: inDim, K: outDim, aRow: outDim, aCol: 1, bRow: inDim, bCol: 1, flags: 0 });
@@ -121,7 +128,7 @@ export class TrainGraph {
       const s = saved[l];
       const xOut = saved[l + 1]?.xIn ?? xFinal;
       fwd(byClass.rmsNorm, { x: s.xIn, weight: w.attnNorm.w, out: s.h }, { rows: N, dim: D, srcRow: 0, eps });
-      linear(s.h, w.qkv, s.qkv, D, qkvDim, false);
+      linear(s.h, w.qkv, s.qkv, D, qkvDim, false, w.qkvBias);
       fwd(T.rope, { table, x: s.qkv }, { ...rope, inverse: 0 });
       fwd(T.attentionForward, { qkv: s.qkv, out: s.att, lse: s.lse }, attn);
       this.forwardOps.push({ copy: [s.xIn, s.xMid, N * D * 4] });
@@ -157,6 +164,8 @@ export class TrainGraph {
       bwd(T.attentionBackwardQ, { qkv: s.qkv, out: s.att, dOut: dAtt, lse: s.lse, dqkv, delta }, attn);
       bwd(T.attentionBackwardKv, { qkv: s.qkv, dOut: dAtt, lse: s.lse, delta, dqkv }, attn);
       bwd(T.rope, { table, x: dqkv }, { ...rope, inverse: 1 });
+      // the bias gradient is dqkv summed over rows: ones[1, N] dqkv
+      if (w.qkvBias) bwd(matmulBack, { a: ones(), b: dqkv, c: w.qkvBias.grad }, { M: 1, N: qkvDim, K: N, aRow: N, aCol: 1, bRow: qkvDim, bCol: 1, flags: T.ACCUMULATE });
       linearBackward(dqkv, s.h, w.qkv, dh, D, qkvDim);
       normBackward(s.xIn, w.attnNorm, dh, dx, true);
     }

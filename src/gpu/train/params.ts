@@ -36,6 +36,8 @@ export interface LayerParams {
   attnNorm: ParamGroup;
   /** [q; k; v] by rows: [qDim + 2 kvDim, hidden]. */
   qkv: ParamGroup;
+  /** [q; k; v] biases (attention_bias models such as Qwen2). */
+  qkvBias?: ParamGroup;
   o: ParamGroup;
   ffnNorm: ParamGroup;
   /** [gate; up] by rows: [2 intermediate, hidden]. */
@@ -53,7 +55,6 @@ export class TrainParams {
 
   constructor(private readonly device: GPUDevice, model: Model, opts: { keepSparsity?: boolean } = {}) {
     const c = model.config;
-    if (c.attentionBias) throw new Error('GPU training does not support q/k/v biases (attention_bias models such as Qwen2) yet');
     const shapes = expectedShapes(c);
     const group = (label: string, names: string[], decay: boolean): ParamGroup => {
       const parts: ParamPart[] = [];
@@ -88,6 +89,9 @@ export class TrainParams {
       return {
         attnNorm: group(L('input_layernorm.weight'), [L('input_layernorm.weight')], false),
         qkv: group(`model.layers.${l}.self_attn.qkv`, [L('self_attn.q_proj.weight'), L('self_attn.k_proj.weight'), L('self_attn.v_proj.weight')], true),
+        qkvBias: c.attentionBias
+          ? group(`model.layers.${l}.self_attn.qkv_bias`, [L('self_attn.q_proj.bias'), L('self_attn.k_proj.bias'), L('self_attn.v_proj.bias')], false)
+          : undefined,
         o: group(L('self_attn.o_proj.weight'), [L('self_attn.o_proj.weight')], true),
         ffnNorm: group(L('post_attention_layernorm.weight'), [L('post_attention_layernorm.weight')], false),
         gateUp: group(`model.layers.${l}.mlp.gate_up`, [L('mlp.gate_proj.weight'), L('mlp.up_proj.weight')], true),

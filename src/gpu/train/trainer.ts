@@ -1,6 +1,6 @@
 // Training on WebGPU: forward with saved activations, next-token cross-entropy and/or KL to teacher
 // logits, backward through every layer, global-norm clipping and AdamW, for f32 masters of any model
-// the runtime loads (biases excepted). A step takes one or more micro-batches (gradient accumulation),
+// the runtime loads (q/k/v biases included). A step takes one or more micro-batches (gradient accumulation),
 // each `sequences` rows of `seqLen` tokens; losses come back per step, weights on request.
 import type { Model } from '../../model/model';
 import type { TopKLogits } from '../../passes/distill/ops';
