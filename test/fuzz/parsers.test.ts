@@ -1,21 +1,25 @@
 // Every file parser against thousands of damaged inputs (test/fuzz/harness.ts): GGUF, llama2.c checkpoint and
-// tokenizer, HF safetensors + config.json + tokenizer.json, the lab's single-file artifact, ONNX protobuf.
+// tokenizer, HF safetensors + config.json + tokenizer.json, the lab's single-file artifact, ONNX protobuf,
+// mergekit YAML.
 // Seeds are real files: stories260K and what our exporters write from it. Plus hand-made headers that claim
 // 2^40 elements, which must be refused before anything that size is allocated.
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { readGguf } from '../../src/io/gguf';
 import { exportHfFolder, fileBytes } from '../../src/io/hf-export';
 import { writeLabArtifact } from '../../src/io/lab-artifact';
 import { parseLlama2cTokenizer } from '../../src/io/llama2c-tokenizer';
 import { loadModel } from '../../src/io/load';
+import { parseMergekitYaml } from '../../src/io/mergekit-yaml';
 import { buildDecoder } from '../../src/io/onnx/decoder';
 import { decodeModel } from '../../src/io/onnx/proto';
 import { writeGguf } from '../../src/io/gguf-writer';
 import { bytesSource } from '../../src/io/source';
 import type { Model } from '../../src/model/model';
 import { createTokenizer } from '../../src/model/tokenizer/index';
-import { describeWithShared, readShared, STORIES } from '../fixtures';
+import { describeWithShared, readShared, REPO, STORIES } from '../fixtures';
 import { applyMutation, describeStats, fuzz, isClearError, mutation, type FuzzStats } from './harness';
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
@@ -93,6 +97,22 @@ describeWithShared('fuzzing the file parsers', [STORIES.gguf, STORIES.bin, STORI
     const s = await fuzz('ONNX', mutation(onnx.length, 8192), async (m) => decodeModel(applyMutation(onnx, m)), { runs: RUNS / 2 });
     all.push(s);
     expect(s.rejected).toBeGreaterThan(0);
+  });
+
+  it('mergekit YAML (our recipes library), and an alias bomb', async () => {
+    const seeds = ['merge-ties.yaml', 'merge-slerp.yaml'].map((f) => readFileSync(join(REPO, 'static/recipes', f)));
+    const text = (b: Uint8Array) => new TextDecoder().decode(b);
+    const s = await fuzz('mergekit YAML', fc.tuple(fc.constantFrom(0, 1), mutation(2048, 2048)),
+      async ([i, m]) => parseMergekitYaml(text(applyMutation(seeds[i], m)), 'merge.yaml'), { runs: RUNS / 2 });
+    all.push(s);
+    expect(s.rejected).toBeGreaterThan(0);
+    // "billion laughs": nine levels of ten aliases each would expand to 10^9 nodes
+    const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ...Array.from({ length: 8 }, (_, k) => `${'bcdefghi'[k]}: &${'bcdefghi'[k]} [${Array(10).fill(`*${'abcdefghi'[k]}`).join(',')}]`), 'merge_method: linear'].join('\n');
+    const t0 = performance.now();
+    const e = await Promise.resolve().then(() => parseMergekitYaml(bomb, 'bomb.yaml')).then(() => null, (err: unknown) => err);
+    expect(isClearError(e), String(e)).toBe(true);
+    expect(performance.now() - t0).toBeLessThan(2000);
   });
 
   it('headers that claim 2^40 elements are refused before allocating', async () => {

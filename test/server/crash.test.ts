@@ -20,7 +20,7 @@ import { describeEachBackend, freshDatabaseUrl } from './backends';
 import { fakeResult } from './market-fixtures';
 
 const LAB = join(REPO, 'cli/lab.mjs');
-const RESTARTS = Number(process.env.CRASH_RESTARTS ?? 3);
+const RESTARTS = Number(process.env.CRASH_RESTARTS ?? 2);
 const CONCURRENCY = 8;
 
 interface Running { proc: ChildProcess; url: string }
