@@ -8,7 +8,8 @@ import type { Model } from '../../model/model';
 import type { BatchSource } from './batches';
 import { distillObjective } from './objective';
 import { weightsOf } from './params';
-import { fullTrainable, loraTrainable, type Trainable } from './trainable';
+import { loraTrainable } from './lora';
+import { fullTrainable, type Trainable } from './trainable';
 import { TrainConfig, Trainer, type RunOptions, type StepInfo } from './trainer';
 
 export const DistillLossParams = z.object({
