@@ -7,13 +7,16 @@
 // With `dtype`, the paper's joint sparsification and quantization: each kept weight is rounded onto its block's
 // grid as its column comes up and that rounding error is propagated like the pruning error, so pruning and
 // quantization share one Hessian and one sweep, and the pruned weights are stored as the grid's exact zero.
+// Each block's grid is fitted when its first column comes up, with the clipping search weighted by the
+// block's Hessian (as our GPTQ does). On stories260K (50%, q4_0, 32 x 128 calibration tokens) it beats
+// pruning then llama.cpp's RTN by 0.048 +/- 0.018 nats per token; with 8 x 128 the two tie.
 // Only grids with an exact zero level qualify (llama.cpp's symmetric q4_0, q5_0, q8_0: x = d (q - mid)); GPTQ
 // after pruning moves the pruned weights, and our int family's float offset has no exact zero.
 import { propagateBlockError } from '../linalg';
 import { z } from 'zod';
 import { makeTensor } from '../../model/tensor';
 import { definePass } from '../pass';
-import { castTensor, fitDType, gridFormat, linearStats, nearestLevel, packGrid, type Grid, type GridFormat } from '../quant/common';
+import { blockHessians, castTensor, clippedGrid, fitDType, gridFormat, linearStats, nearestLevel, packGrid, type Grid, type GridFormat } from '../quant/common';
 import { dampedInverseUpper, PruneParams, pruneTensors, rowQuota, smallestK, type PruneTarget } from './common';
 import { magnitudePrune } from './magnitude';
 
@@ -50,6 +53,7 @@ function sweep(W: Float32Array, rows: number, cols: number, H: Float64Array, tar
   const grids: Grid[] | undefined = f && new Array(rows * qblocks);
   const levels = f && new Uint8Array(rows * cols);
   const vals = new Float64Array(f?.block ?? 0);
+  const blockH = f && blockHessians(H, cols, f.block);
   const U = dampedInverseUpper(H, cols, o.damp);
   const Wp = Float64Array.from(W);
   const total = rowQuota(cols, target.sparsity);
@@ -74,11 +78,11 @@ function sweep(W: Float32Array, rows: number, cols: number, H: Float64Array, tar
         }
       }
       if (f && i % f.block === 0) {
-        // each row's grid for the block from here, its weights as updated so far (the block lies inside this
-        // lazy batch, so they have every update), the ones already chosen for removal counted as zero
+        // each row's grid for the block from here, from its weights as updated so far (the block lies inside
+        // this lazy batch, so they have every update), the ones already chosen for removal counted as zero
         for (let r = 0; r < rows; r++) {
           for (let k = 0; k < f.block; k++) vals[k] = mask[r * cols + i + k] ? 0 : Wp[r * cols + i + k];
-          grids![r * qblocks + i / f.block] = f.fit(vals, 0);
+          grids![r * qblocks + i / f.block] = clippedGrid(f, vals, 0, blockH![i / f.block]);
         }
       }
       const d = U[i * cols + i];
