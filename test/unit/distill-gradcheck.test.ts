@@ -8,6 +8,9 @@ import {
   matmulBackward, matmulForward, mseBackward, rmsNormBackward, rmsNormForward, ropeBackward, ropeForward,
   swigluBackward, swigluForward, topKLogits,
 } from '../../src/passes/distill/ops';
+import type { Model } from '../../src/model/model';
+import { backwardModel, forwardModel, studentFromScratch, weightsOf } from '../../src/passes/distill/index';
+import { CpuRuntime } from '../../src/runtime/cpu-reference';
 import { seededRandom } from '../../src/runtime/sampling';
 
 const rand = seededRandom(1234);
@@ -147,5 +150,42 @@ describe('distill ops: gradients match central finite differences (relative erro
     expect(() => topKLogits(randn(10), 2, 5, 6)).toThrow(/k=6 must be in \[1, 5\]/);
     expect(() => attentionBackward(randn(8), randn(8), randn(8), randn(8), { seq: 1, nHeads: 3, nKvHeads: 2, headDim: 2 }))
       .toThrow(/3 heads is not a multiple of 2 kv heads/);
+  });
+});
+
+describe('whole-model backward on a tiny random Qwen2-style model (q/k/v bias, tied embeddings, half RoPE, GQA)', () => {
+  it('matches the reference forward and central finite differences for every tensor', () => {
+    const base = {
+      config: {
+        architecture: 'qwen2', hiddenSize: 16, intermediateSize: 24, numLayers: 2, numHeads: 4, numKvHeads: 2, headDim: 4,
+        vocabSize: 32, maxPositions: 64, rmsNormEps: 1e-6, ropeTheta: 1e6, ropeStyle: 'half', attentionBias: true,
+        tieWordEmbeddings: true, bosTokenId: 1, eosTokenId: 2,
+      },
+      tensors: new Map(), source: { format: 'test', name: 'tiny' },
+    } as unknown as Model;
+    const model = studentFromScratch(base, {}, 3);
+    const W = weightsOf(model);
+    // scratch init is N(0, 0.02) matrices, unit norms, zero biases: spread them so every path carries gradient
+    for (const [n, w] of W) {
+      const kind = n.endsWith('bias') ? 'bias' : n.includes('norm') ? 'norm' : 'matrix';
+      for (let i = 0; i < w.length; i++) w[i] = kind === 'bias' ? randn(1, 0.5)[0] : kind === 'norm' ? 1 + randn(1, 0.3)[0] : 20 * w[i];
+    }
+    const weight = (n: string) => W.get(n);
+    const tokens = [1, 5, 9, 31, 5, 0, 17, 22, 9, 3, 30];
+    const input = tokens.slice(0, -1), targets = tokens.slice(1);
+    const { logits, tape } = forwardModel(model.config, weight, input);
+    const asModel = { ...model, tensors: new Map([...model.tensors].map(([n, t]) => [n, { ...t, data: new Uint8Array(W.get(n)!.buffer) }])) };
+    expect(logits).toEqual(new CpuRuntime(asModel).forwardSync(input));
+    const G = new Map<string, Float32Array>();
+    backwardModel(model.config, weight, tape, crossEntropyBackward(logits, targets, 32).dlogits, (n) => {
+      if (!G.has(n)) G.set(n, new Float32Array(W.get(n)!.length));
+      return G.get(n);
+    });
+    expect([...G.keys()].sort()).toEqual([...model.tensors.keys()].sort());
+    const L = () => crossEntropyBackward(forwardModel(model.config, weight, input).logits, targets, 32).loss;
+    for (const [name, w] of W) {
+      const err = gradError(w, G.get(name)!, L, 12);
+      expect(err, name).toBeLessThanOrEqual(TOL);
+    }
   });
 });
