@@ -37,6 +37,9 @@ export default defineConfig({
   plugins: [svelte(), benchmarkData()],
   // static/ is served at / (static/models/stories260K.gguf -> /models/stories260K.gguf) and copied into dist/.
   publicDir: 'static',
+  // Browser tests may give their servers a dependency cache of their own: several Vite servers sharing
+  // node_modules/.vite re-optimize under each other and reload their pages mid-test.
+  cacheDir: process.env.LAB_VITE_CACHE_DIR || undefined,
   worker: { format: 'es' },
   server: {
     fs: { allow: [root] },

@@ -37,3 +37,8 @@ export function shortAddress(a: string): string {
 export function formatMetric(v: { value: number; stderr: number }): string {
   return `${v.value.toFixed(4)} ± ${v.stderr.toFixed(4)}`;
 }
+
+/** A ranking score: byte counts (the smallest-file objective scores -bytes) as integers, metrics to 4 places. */
+export function formatScore(x: number): string {
+  return Number.isInteger(x) && Math.abs(x) >= 1000 ? x.toLocaleString('en-US') : x.toFixed(4);
+}

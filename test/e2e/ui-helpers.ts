@@ -7,6 +7,17 @@ import { REPO } from '../fixtures';
 
 export const SHOTS = join(REPO, 'test-results');
 
+// Our Vite servers keep their pre-bundled dependencies apart from other suites' (see vite.config.ts cacheDir).
+process.env.LAB_VITE_CACHE_DIR ??= join(REPO, 'node_modules/.vite-ui-e2e');
+
+/** Fail with a clear reason when the dev server reloads the page under a test (it loses the page's state). */
+export function watchReloads(page: Page, errors: string[], expectedLoads: number): void {
+  let loads = 0;
+  page.on('load', () => {
+    if (++loads > expectedLoads) errors.push('the page reloaded itself mid-test (Vite re-optimized dependencies?)');
+  });
+}
+
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -30,4 +41,18 @@ export async function seriousViolations(page: Page): Promise<string[]> {
   return r.violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+}
+
+/** Poll `value` until it equals `expected`; an error alert on the page fails at once with its text. */
+export async function pollOrAlert<T>(page: Page, value: () => Promise<T>, expected: T, timeout: number): Promise<void> {
+  const end = Date.now() + timeout;
+  let last: T | undefined;
+  while (Date.now() < end) {
+    const alert = page.getByRole('alert');
+    if (await alert.count()) throw new Error(`the page shows an error: ${await alert.first().textContent()}`);
+    last = await value();
+    if (last === expected) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeout} ms: expected ${String(expected)}, last saw ${String(last)}; the page says: ${(await page.locator('main').innerText()).slice(0, 1500)}`);
 }

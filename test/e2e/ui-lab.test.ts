@@ -9,7 +9,7 @@ import { bytesSource } from '../../src/io/source';
 import { loadModel } from '../../src/io/load';
 import { STORIES } from '../fixtures';
 import { CHROMIUM, chromiumSuite, startLab, type Lab } from './harness';
-import { screenshot, seriousViolations, waitForOrAlert } from './ui-helpers';
+import { screenshot, seriousViolations, waitForOrAlert, watchReloads } from './ui-helpers';
 
 chromiumSuite('Lab and Cache pages in Chromium', () => {
   let lab: Lab | undefined;
@@ -18,6 +18,7 @@ chromiumSuite('Lab and Cache pages in Chromium', () => {
   beforeAll(async () => {
     lab = await startLab('/#/lab');
     page = lab.page;
+    watchReloads(page, lab.pageErrors, 0);
     await page.getByRole('button', { name: 'Load bundled model' }).waitFor();
   });
 
@@ -61,6 +62,19 @@ chromiumSuite('Lab and Cache pages in Chromium', () => {
     const bytes = new Uint8Array(readFileSync((await download.path())!));
     const back = await loadModel(new Map([['x.gguf', bytesSource(bytes, 'x.gguf')]]));
     expect(back.tensors.get('model.layers.0.mlp.up_proj.weight')!.dtype).toBe('q4_0');
+
+    // a folder format arrives as one download per file
+    const names: string[] = [];
+    const onDownload = (d: { suggestedFilename(): string }) => names.push(d.suggestedFilename());
+    page.on('download', onDownload);
+    await page.getByRole('button', { name: 'Download safetensors + config' }).click();
+    await expect.poll(() => names.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(5);
+    expect(names).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']));
+    names.length = 0;
+    await page.getByRole('button', { name: 'Download ONNX' }).click();
+    await expect.poll(() => names.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(6);
+    expect(names).toEqual(expect.arrayContaining(['onnx_model.onnx', 'onnx_model_q4.onnx']));
+    page.off('download', onDownload);
 
     await page.getByRole('button', { name: 'Save to browser cache' }).click();
     expect(await (await waitForOrAlert(page, 'saved', 30_000)).textContent()).toContain('Saved');

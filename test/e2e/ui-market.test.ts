@@ -25,7 +25,7 @@ import { startService, type Service } from '../../server/serve';
 import { sharedPath, STORIES } from '../fixtures';
 import { fakeResult } from '../server/market-fixtures';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSuite } from './harness';
-import { screenshot, seriousViolations, waitForOrAlert } from './ui-helpers';
+import { pollOrAlert, screenshot, watchReloads, seriousViolations, waitForOrAlert } from './ui-helpers';
 
 chromiumSuite('Market, Mine and Validator pages against a local service', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ui-market-'));
@@ -47,6 +47,7 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     page = await browser.newPage();
     page.setDefaultTimeout(20_000);
     page.on('pageerror', (e) => errors.push(e.message));
+    watchReloads(page, errors, 1);
     const [alice, , ferdie] = keys;
     // the extension's background: holds the keys, signs what the page asks (type 'bytes', wrapped as the extension does)
     await page.exposeFunction('__extensionSignRaw', (address: string, data: string, type: string) => {
@@ -125,7 +126,7 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     for (const r of ['hqq-int4']) await page.getByRole('checkbox', { name: r, exact: true }).uncheck();
     await page.getByLabel('Signing account').selectOption({ label: await page.getByLabel('Signing account').locator('option', { hasText: 'Ferdie' }).textContent() as string });
     await page.getByRole('button', { name: 'Start search' }).click();
-    await expect.poll(() => page.getByTestId('candidates').locator('tbody tr').count(), { timeout: 90_000 }).toBe(2);
+    await pollOrAlert(page, () => page.getByTestId('candidates').locator('tbody tr').count(), 2, 120_000);
     await page.getByRole('button', { name: 'Sign and submit' }).waitFor({ timeout: 30_000 });
     // the best is the smallest candidate that meets the request (objective: smallest bytes)
     const rows = await page.getByTestId('candidates').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText)));
@@ -143,6 +144,7 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     expect(sub).toMatchObject({ miner: keys[2].pair.address, status: 'accepted' });
     await screenshot(page, 'ui-mine');
     expect(await seriousViolations(page)).toEqual([]);
+    expect(errors).toEqual([]);
   });
 
   it('Validator: epochs, verdicts with reasons and a miner\'s history', async () => {
