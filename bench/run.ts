@@ -20,6 +20,7 @@ import { benchMatmul } from './matmul';
 import { benchMerge, formatMergeTable } from './merge';
 import { benchPrune } from './prune';
 import { benchQuant } from './quant';
+import { benchPredict } from './predict';
 import { benchTrain, TRAIN_BENCH_DEFAULTS } from './train';
 import {
   benchForward, benchPrompt, checkAgainst, formatTable, randomModel, SHAPES, type ForwardBenchOptions, type ForwardBenchRow,
@@ -74,6 +75,7 @@ console.log(formatTable(rows, opts));
 const dataDir = join(SHARED, 'data');
 let evalRows: EvalBenchRow[] = [];
 let quant: object | null = null;
+let predict: object | null = null;
 if (!shape && existsSync(dataDir) && !values['forward-only']) {
   console.log('\neval throughput (items/s), CPU reference vs WebGPU:');
   const runtimes = [{ label: 'webgpu', rt: gpu as Runtime }];
@@ -85,6 +87,8 @@ if (!shape && existsSync(dataDir) && !values['forward-only']) {
   evalGpu.dispose();
   console.log('\nquantization passes (CPU) on stories260K:');
   quant = await benchQuant();
+  console.log('\nquality prediction: cost of the predictor\'s features vs the full evaluation (CPU) on stories260K:');
+  predict = await benchPredict();
 }
 let onnx: object | null = null;
 if (!shape && !values['forward-only'] && existsSync(process.env.CHROMIUM_PATH || '/usr/bin/chromium')) {
@@ -128,7 +132,7 @@ writeFileSync(out, JSON.stringify({
   bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
   check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
   host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  adapter, results: rows, eval: evalRows, quant, matmul, onnx, prune, merge,
+  adapter, results: rows, eval: evalRows, quant, predict, matmul, onnx, prune, merge,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
 process.exit(0); // Dawn keeps the event loop alive otherwise
