@@ -12,7 +12,7 @@ import pg from 'pg';
 const run = promisify(execFile);
 
 function findBin(): string | null {
-  if (process.env.PG_BIN && existsSync(join(process.env.PG_BIN, 'initdb'))) return process.env.PG_BIN;
+  if (process.env.PG_BIN) return existsSync(join(process.env.PG_BIN, 'initdb')) ? process.env.PG_BIN : null;
   const root = '/usr/lib/postgresql';
   if (!existsSync(root)) return null;
   const versions = readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))).sort((a, b) => Number(b) - Number(a));
@@ -32,7 +32,7 @@ const POSTGRES_UID = (() => {
 
 /** Why no PostgreSQL can start here, or null when it can. */
 export const pgUnavailable: string | null = !BIN
-  ? 'PostgreSQL binaries not found (/usr/lib/postgresql/*/bin/initdb; apt-get install postgresql, or set PG_BIN)'
+  ? `PostgreSQL binaries not found (${process.env.PG_BIN ? `PG_BIN=${process.env.PG_BIN} has no initdb` : '/usr/lib/postgresql/*/bin/initdb'}; apt-get install postgresql, or set PG_BIN)`
   : isRoot && !POSTGRES_UID ? 'running as root and there is no `postgres` user to run the server as' : null;
 
 async function freePort(): Promise<number> {
