@@ -95,13 +95,20 @@ chromiumSuite('Lab and Cache pages in Chromium', () => {
     expect(await page.getByTestId('cache-notice').textContent()).toMatch(/Deleted .*\.safetensors/);
   });
 
-  it('cancels a long measurement from its progress bar: no error, no result, the page stays usable', async () => {
+  it('measures per-layer sensitivity into a heatmap, and cancels a second run from its progress bar', async () => {
     await page.getByRole('link', { name: 'Lab' }).click();
+    await page.getByRole('button', { name: 'Measure sensitivity' }).click();
+    const summary = (await (await waitForOrAlert(page, 'sensitivity-summary', 60_000)).textContent())!;
+    expect(summary).toMatch(/Most sensitive: \S+\.weight \(\d\.\d+e-\d+\)/);
+    expect(await page.getByRole('img', { name: 'Per-layer sensitivity heatmap' }).locator('rect').count()).toBeGreaterThanOrEqual(35);
+    expect(await seriousViolations(page)).toEqual([]);
+
     await page.getByRole('button', { name: 'Measure sensitivity' }).click();
     await page.getByTestId('progress').waitFor();
     await page.getByTestId('progress').getByRole('button', { name: 'Cancel' }).click();
     expect(await (await waitForOrAlert(page, 'lab-notice', 20_000)).textContent()).toBe('Cancelled.');
-    expect(await page.getByTestId('sensitivity-summary').count()).toBe(0);
+    // the earlier map stays; the cancelled run left nothing half-done
+    expect(await page.getByTestId('sensitivity-summary').textContent()).toBe(summary);
     expect(await page.getByRole('button', { name: 'Measure sensitivity' }).isEnabled()).toBe(true);
   });
 
@@ -124,6 +131,10 @@ chromiumSuite('Lab and Cache pages in Chromium', () => {
       expect(await (await waitForOrAlert(p, 'backend', 60_000)).textContent()).toBe('cpu');
       expect((await p.getByTestId('output').textContent())!.length).toBeGreaterThan(20);
       await screenshot(p, 'ui-lab-no-webgpu');
+      // responsive: a phone-width viewport scrolls only vertically
+      await p.setViewportSize({ width: 390, height: 844 });
+      expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await screenshot(p, 'ui-lab-phone');
     } finally {
       await plain.close();
     }
