@@ -43,7 +43,7 @@ export const pruneCommand: Command = {
     try {
       recipe = parseRecipe({
         schema: 'lab.recipe/1',
-        name: `${method}-${values.pattern ?? (values.count !== undefined ? `${values.count}-layers` : params.sparsity ?? 'default')}${values.dtype ? `-${values.dtype}` : ''}`,
+        name: `${method}-${values.pattern ?? values.count ?? params.sparsity ?? 'default'}${values.dtype ? `-${values.dtype}` : ''}`,
         calibration: { sequences: num(values.sequences, 'sequences', 32), length: num(values.length, 'length', 128), seed: num(values.seed, 'seed', 1) },
         passes: [{ pass: method, params }],
       }, 'command line');
