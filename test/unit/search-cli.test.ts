@@ -1,0 +1,69 @@
+// `lab search` and `lab predict` end to end on stories260K, in a deliberately small space (RTN, two dtypes and
+// one mixed plan, 2 evaluation chunks) so that it stays quick; the search itself is tested in search-stories.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parseRecipe } from '../../src/recipe/schema';
+import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+
+const run = promisify(execFile);
+async function lab(...args: string[]) {
+  try {
+    const { stdout, stderr } = await run('node', [join(REPO, 'cli/lab.mjs'), ...args], { cwd: REPO, timeout: 400_000 });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('lab search / lab predict: bad input', () => {
+  it('names the problem before loading anything', async () => {
+    let r = await lab('search', 'm.gguf', '--task', 'ppl about 5');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/expected <task>:<metric><=\+X%/);
+    r = await lab('search', 'm.gguf', '--task', 'kld<=0.1');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/measures one task's perplexity/);
+    r = await lab('search', 'm.gguf', '--methods', 'zip');
+    expect(r.stderr).toMatch(/--methods: "zip" is not one of rtn, hqq, gptq, awq/);
+    r = await lab('predict', 'm.gguf');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--recipe is required/);
+  });
+});
+
+describeWithShared('lab search / lab predict on stories260K', [STORIES.gguf, STORIES.tinystories], () => {
+  it('search writes the best recipe under the bytes; predict reads it back and reports its features', { timeout: 600_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lab-search-cli-'));
+    const common = ['--records', join(dir, 'records.json'), '--chunks', '2', '--json'];
+    const s = await lab('search', sharedPath(STORIES.gguf), '--max-bytes', '290KB', '--task', 'tinystories:ppl<=+8%', '--methods', 'rtn', '--dtypes', 'q4_0,int4_g32',
+      '--sparsity', 'none', '--max-evals', '2', '--state', join(dir, 'state.json'), '--out', join(dir, 'best.json'), ...common);
+    expect(s.code, s.stderr).toBe(0);
+    const out = JSON.parse(s.stdout);
+    expect(out.request).toEqual({ maxBytes: 290_000, limits: [{ target: 'tinystories:ppl', max: 0.08 }], objective: 'tinystories:ppl' });
+    expect(out.candidates).toBe(3);
+    expect(out.evaluated).toHaveLength(2);
+    expect(out.best.bytes).toBeLessThanOrEqual(290_000);
+    expect(out.best.measured['tinystories:ppl']).toBeLessThanOrEqual(0.08);
+    for (const e of out.evaluated) expect(out.best.measured['tinystories:ppl']).toBeLessThanOrEqual(e.measured['tinystories:ppl']);
+    const recipe = parseRecipe(JSON.parse(readFileSync(join(dir, 'best.json'), 'utf8')));
+    expect(recipe.name).toBe(out.best.name);
+
+    // the same state file resumes a finished search: nothing is evaluated again, the answer is the same
+    const again = await lab('search', sharedPath(STORIES.gguf), '--max-bytes', '290KB', '--task', 'tinystories:ppl<=+8%', '--methods', 'rtn', '--dtypes', 'q4_0,int4_g32',
+      '--sparsity', 'none', '--max-evals', '2', '--state', join(dir, 'state.json'), ...common);
+    expect(JSON.parse(again.stdout).best).toEqual(out.best);
+
+    const p = await lab('predict', sharedPath(STORIES.gguf), '--recipe', join(dir, 'best.json'), ...common);
+    expect(p.code, p.stderr).toBe(0);
+    const pred = JSON.parse(p.stdout);
+    expect(pred.bytes).toBe(out.best.bytes);
+    expect(pred.features.probeKld).toBeGreaterThan(0);
+    // the search stored its two evaluations; a fitted predictor needs five (the recipe's own record excluded)
+    expect(pred.missing[0]).toMatch(/tinystories:ppl: 1 stored records, need 5/);
+  });
+});
