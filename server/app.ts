@@ -142,6 +142,7 @@ export function createApp(market: Market, options: Partial<AppOptions> = {}): Ho
   });
   app.on(['GET', 'HEAD'], '/v1/blobs/:sha', async (c) => {
     const sha = c.req.param('sha');
+    await market.blobs.ensure(sha);
     const size = market.blobs.size(sha);
     if (size === null) throw new MarketError(404, 'no_blob', `blob ${sha} is not stored`);
     const headers = { 'content-type': 'application/octet-stream', 'content-length': String(size) };

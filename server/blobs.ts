@@ -8,6 +8,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { ByteSource } from '../src/io/source';
 import { fileSource } from '../node/files';
+import type { S3Remote } from './s3';
 
 export class BlobError extends Error {
   constructor(readonly status: 400 | 413, readonly code: string, message: string) {
@@ -16,8 +17,19 @@ export class BlobError extends Error {
 }
 
 export class BlobStore {
-  constructor(readonly dir: string) {
+  /** `remote`: an S3-compatible bucket shared by hosts (s3.ts); this folder is then a cache of it. */
+  constructor(readonly dir: string, readonly remote: S3Remote | null = null) {
     mkdirSync(join(dir, 'tmp'), { recursive: true });
+  }
+
+  /** Is the blob here, fetching it from the remote store (hash-checked) when there is one and it is not? */
+  async ensure(sha: string, maxBytes = Number.MAX_SAFE_INTEGER): Promise<boolean> {
+    if (this.has(sha)) return true;
+    if (!this.remote) return false;
+    const body = await this.remote.get(sha);
+    if (!body) return false;
+    await this.put(sha, body, maxBytes, false);
+    return true;
   }
 
   path(sha: string): string {
@@ -43,8 +55,8 @@ export class BlobStore {
     return createReadStream(this.path(sha));
   }
 
-  /** Store `body` if it hashes to `expected`; refuses more than `maxBytes`. */
-  async put(expected: string, body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<{ bytes: number; existed: boolean }> {
+  /** Store `body` if it hashes to `expected`; refuses more than `maxBytes`; then copies it to the remote store, if any. */
+  async put(expected: string, body: AsyncIterable<Uint8Array>, maxBytes: number, upload = true): Promise<{ bytes: number; existed: boolean }> {
     const final = this.path(expected);
     if (existsSync(final)) return { bytes: statSync(final).size, existed: true };
     const tmp = join(this.dir, 'tmp', `${expected}.${process.pid}.${Math.random().toString(36).slice(2)}`);
@@ -72,6 +84,7 @@ export class BlobStore {
     }
     mkdirSync(join(this.dir, expected.slice(0, 2)), { recursive: true });
     await rename(tmp, final);
+    if (upload && this.remote) await this.remote.put(expected, final);
     return { bytes, existed: false };
   }
 }

@@ -148,6 +148,7 @@ export class Market {
     if (p.result.artifactSha256 !== null && p.result.artifactSha256 !== p.artifact.sha256) {
       throw new MarketError(400, 'hash_mismatch', `artifact hash mismatch: the claimed Result measured ${p.result.artifactSha256}, the submission names ${p.artifact.sha256}`);
     }
+    await this.blobs.ensure(p.artifact.sha256); // uploaded through another host: fetched from the shared store
     const stored = this.blobs.size(p.artifact.sha256);
     if (stored === null) {
       throw new MarketError(422, 'artifact_missing', `artifact ${p.artifact.sha256} is not in the blob store; upload it first (PUT /v1/blobs/${p.artifact.sha256})`);

@@ -15,6 +15,7 @@ import type { RateLimit } from './rate-limit';
 import type { Chain } from '../src/chain/chain';
 import type { Backend } from './measure';
 import { PgStore } from './postgres';
+import { S3Remote, s3ConfigFromEnv } from './s3';
 import { SqliteStore } from './sqlite';
 import type { Store } from './store';
 import { Validator, validatorLoop } from './validator';
@@ -69,7 +70,8 @@ export async function openMarket(o: Pick<ServiceOptions, 'db' | 'databaseUrl' | 
   if (!existsSync(o.data)) throw new Error(`data folder ${o.data} not found; pass --data DIR (the layout of ../shared/data)`);
   const store = openStore(o);
   await store.migrate();
-  const market = new Market(store, new BlobStore(o.blobs ?? defaultBlobDir(o.db)), {
+  const s3 = s3ConfigFromEnv();
+  const market = new Market(store, new BlobStore(o.blobs ?? defaultBlobDir(o.db), s3 ? new S3Remote(s3) : null), {
     epochMs: o.epochMs, maxArtifactBytes: o.maxArtifactBytes, ...(o.rateLimit === undefined ? {} : { rateLimit: o.rateLimit }),
   });
   await market.currentEpoch();

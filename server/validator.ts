@@ -103,7 +103,7 @@ export class Validator {
     const names = [...new Set([...needed, ...p.result.tasks.map((t) => t.task)])].filter((t) => this.cfg.library.has(t)).slice(0, this.cfg.maxTasks);
     const tasks = names.map((t) => this.cfg.library.get(t)!);
 
-    if (!this.market.blobs.has(p.artifact.sha256)) return reject(`artifact ${p.artifact.sha256} is missing from the blob store`);
+    if (!(await this.market.blobs.ensure(p.artifact.sha256))) return reject(`artifact ${p.artifact.sha256} is missing from the blob store`);
     let m;
     try {
       m = await this.cfg.measure(this.market.blobs.source(p.artifact.sha256, p.artifact.name), {
@@ -141,7 +141,7 @@ export class Validator {
   private async baseMeasurement(epoch: EpochRow, reqRow: RequestRow, req: RequestPayload, signal?: AbortSignal): Promise<Measured | null> {
     const cached = await this.store.getBaseMeasurement(epoch.idx, reqRow.id);
     if (cached) return cached;
-    if (!this.market.blobs.has(req.base.sha256)) return null;
+    if (!(await this.market.blobs.ensure(req.base.sha256))) return null;
     const tasks = baseTasks(req).filter((t) => this.cfg.library.has(t)).map((t) => this.cfg.library.get(t)!);
     const m = await this.cfg.measure(this.market.blobs.source(req.base.sha256, req.base.name), {
       tasks, data: this.cfg.data, seed: epoch.seed, limit: this.cfg.limit, backend: this.cfg.backend, signal,
