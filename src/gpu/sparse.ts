@@ -52,12 +52,12 @@ export function uploadSparse(device: GPUDevice, label: string, parts: readonly T
   const valueType = parts[0].dtype;
   if ((valueType !== 'f32' && valueType !== 'f16') || parts.some((t) => t.dtype !== valueType)) return undefined;
   const cols = parts[0].shape[1], rows = parts.reduce((s, t) => s + t.shape[0], 0);
-  const decoded = parts.map(floats);
+  const probes = parts.map(zerosOf);
   for (const pattern of Object.keys(NM_PATTERNS) as NmPattern[]) {
     const { n, m } = NM_PATTERNS[pattern];
-    if (!decoded.every((v) => isNmSparse(v, cols, n, m))) continue;
+    if (!probes.every((v) => isNmSparse(v, cols, n, m))) continue;
     const values = new Float32Array(rows * cols);
-    decoded.reduce((at, v) => (values.set(v, at), at + v.length), 0);
+    parts.reduce((at, t) => (values.set(toFloat32(t), at), at + t.shape[0] * cols), 0);
     const layout: NmLayout = { n, m, valueType, rows, cols };
     const packed = packNm(values, layout);
     return { format: sparseFormat(n, m, valueType), buffer: uploadBuffer(device, label, packed.words), shape: [rows, cols], bytes: nmBytes(layout) };
@@ -65,5 +65,14 @@ export function uploadSparse(device: GPUDevice, label: string, parts: readonly T
   return undefined;
 }
 
-/** The tensor's values, without a copy when it is aligned f32 (most matrices fail the N:M test at once). */
-const floats = (t: Tensor) => (t.dtype === 'f32' && t.data.byteOffset % 4 === 0 ? new Float32Array(t.data.buffer, t.data.byteOffset, t.data.byteLength / 4) : toFloat32(t));
+/**
+ * An array that is zero exactly where the f32/f16 tensor holds +0, without decoding or copying when aligned
+ * (a dense matrix fails the N:M test within its first groups, so a dense model pays almost nothing here).
+ * An f16 -0 counts as nonzero: such a matrix is merely not packed.
+ */
+function zerosOf(t: Tensor): ArrayLike<number> {
+  const { buffer, byteOffset, byteLength } = t.data;
+  if (t.dtype === 'f32' && byteOffset % 4 === 0) return new Float32Array(buffer, byteOffset, byteLength / 4);
+  if (t.dtype === 'f16' && byteOffset % 2 === 0) return new Uint16Array(buffer, byteOffset, byteLength / 2);
+  return toFloat32(t);
+}

@@ -17,7 +17,8 @@ import { uploadMatrix } from '../../src/gpu/weights';
 import { nmBytes, packNm, unpackNm } from '../../src/model/dtypes/sparse-nm';
 import type { Model } from '../../src/model/model';
 import { layerName } from '../../src/model/names';
-import { f32Tensor, numel } from '../../src/model/tensor';
+import { encode } from '../../src/model/dtype';
+import { f32Tensor, makeTensor, numel } from '../../src/model/tensor';
 import { magnitude, magnitudePrune } from '../../src/passes/prune/magnitude';
 import { CpuRuntime, matmulT } from '../../src/runtime/cpu-reference';
 import { WebGpuRuntime } from '../../src/runtime/webgpu';
@@ -91,6 +92,8 @@ describe('sparse N:M matmul vs unpackNm + matmulT', () => {
     expect(w.buffer.size).toBe(nmBytes({ n: 2, m: 4, valueType: 'f32', rows: 8, cols: 64 }));
     const c = magnitudePrune(floats(next, 4 * 64), 4, 64, { sparsity: 0.5, nm: { n: 4, m: 8 } });
     expect(uploadMatrix(device, 'c', [f32Tensor('c', [4, 64], c)]).format).toBe('nm4_8_f32');
+    const h = uploadMatrix(device, 'h', [makeTensor('h', [6, 64], 'f16', encode('f16', a))]);
+    expect([h.format, h.buffer.size]).toEqual(['nm2_4_f16', nmBytes({ n: 2, m: 4, valueType: 'f16', rows: 6, cols: 64 })]);
     expect(uploadMatrix(device, 'dense', [f32Tensor('d', [4, 64], floats(next, 256))]).format).toBe('f32');
     expect(uploadMatrix(device, 'mixed', [f32Tensor('a', [6, 64], a), f32Tensor('d', [4, 64], floats(next, 256))]).format).toBe('f32');
   });
