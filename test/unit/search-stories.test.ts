@@ -14,6 +14,7 @@ import { calibrationFromTokens } from '../../src/passes/calibration';
 import type { Calibration } from '../../src/passes/pass';
 import { loadRecords, addRecord } from '../../src/predict/records';
 import { prepareBase, type BaseSignals } from '../../src/predict/signals';
+import { recipeHash } from '../../src/recipe/hash';
 import { runRecipe } from '../../src/recipe/runner';
 import { parseRecipe } from '../../src/recipe/schema';
 import { recipeBytes } from '../../src/search/bytes';
@@ -22,7 +23,7 @@ import { parseLimit, SearchRequest } from '../../src/search/request';
 import { search, type SearchOptions } from '../../src/search/search';
 import { searchSpace } from '../../src/search/space';
 import { CpuRuntime } from '../../src/runtime/cpu-reference';
-import { describeWithShared, sharedPath, STORIES } from '../fixtures';
+import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
 import { loadStoriesGguf } from '../stories';
 
 const Q4_0_FILE_BYTES = 276_992, GPTQ_INT4_PPL = 3.6440; // #4's table: the budget and the best single method under it
@@ -102,6 +103,9 @@ describeWithShared('searching recipes for stories260K', [STORIES.gguf, STORIES.t
     expect(modelBytes(again)).toBe(best.bytes);
     expect(basePpl * (1 + (await options.evaluate(again))['tinystories:ppl'])).toBeCloseTo(bestPpl, 10);
     evals.splice(0);
+    // the library's recipe static/recipes/search-stories260k-q4_0-size.json is this one
+    const library = parseRecipe(JSON.parse(readFileSync(join(REPO, 'static/recipes/search-stories260k-q4_0-size.json'), 'utf8')));
+    expect(recipeHash('stories260K.gguf', library)).toBe(best.recipeHash);
     expect((await loadRecords(learnt, 'stories260K.gguf')).map((r) => r.recipeHash)).toEqual(a.evaluated.map((c) => c.recipeHash));
 
     // interrupted after its first full evaluation, then resumed from the saved state alone
