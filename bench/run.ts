@@ -106,7 +106,7 @@ if (!values['forward-only']) {
 }
 if (!shape && !values['forward-only']) {
   console.log('\ntraining throughput, CPU Trainer vs WebGPU trainer (healing: bench/train.ts):');
-  await benchTrain(device, { ...TRAIN_BENCH_DEFAULTS, healSteps: 0 }); // writes bench/results/train-*.json
+  await benchTrain(device, { ...TRAIN_BENCH_DEFAULTS, healSteps: 0, finetuneSteps: 0 }); // writes bench/results/train-*.json
 }
 let prune: object | null = null;
 if (!shape && !values['forward-only']) {

@@ -1,8 +1,9 @@
 // Training on stories260K: throughput (tokens/s) of the CPU Trainer and the WebGPU trainer under one
-// TrainConfig, timed only after their first-step losses agree; and healing: the model pruned to 50%
-// with Wanda, then distilled from the dense model on WebGPU (sparsity kept), with held-out perplexity
-// before and after. Prints tables and writes bench/results/train-<adapter>-<date>.json.
-//   node --import ./node/register.mjs bench/train.ts [--steps 8] [--heal-steps 200] [--no-heal]
+// TrainConfig, timed only after their first-step losses agree; healing: the model pruned to 50% with
+// Wanda, then distilled from the dense model on WebGPU (sparsity kept), with held-out perplexity before
+// and after; and fine-tuning on a WikiText slice on WebGPU (WikiText ppl down, TinyStories ppl up).
+// Prints tables and writes bench/results/{train,heal,finetune}-<adapter>-<date>.json (one per section run).
+//   node --import ./node/register.mjs bench/train.ts [--steps 8] [--heal-steps 60] [--finetune-steps 40] [--no-heal]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +32,11 @@ export interface TrainBenchOptions {
   seqLen: number;
   /** Distillation steps of the healing run (0: skip it). */
   healSteps: number;
+  /** Steps of the WikiText fine-tuning run (0: skip it). */
+  finetuneSteps: number;
 }
 
-export const TRAIN_BENCH_DEFAULTS: TrainBenchOptions = { steps: 8, batch: 4, seqLen: 64, healSteps: 60 };
+export const TRAIN_BENCH_DEFAULTS: TrainBenchOptions = { steps: 8, batch: 4, seqLen: 64, healSteps: 60, finetuneSteps: 40 };
 
 async function stories(): Promise<{ model: Model; train: number[]; heldOut: number[] }> {
   const model = await loadModel(fileSetFromPath(resolve(SHARED, 'models/stories260K/stories260K.gguf')));
@@ -95,6 +98,29 @@ async function heal(device: GPUDevice, model: Model, train: number[], heldOut: n
   };
 }
 
+/** Fine-tuning on the first half of WikiText-2 test on WebGPU; ppl on its second half and on TinyStories. */
+async function finetuneWiki(device: GPUDevice, model: Model, stories: number[], o: TrainBenchOptions) {
+  const bosId = model.config.bosTokenId;
+  const wiki = createTokenizer(model.tokenizer!).encode(readFileSync(resolve(SHARED, 'data/wikitext2/wiki.test.raw'), 'utf8').slice(0, 200_000));
+  const half = Math.floor(wiki.length / 2);
+  const ppl = async (m: Model, tokens: number[]) => {
+    const rt = await WebGpuRuntime.create(device, m, { maxPositions: 256 });
+    const r = await perplexity(rt, tokens, { contextLength: 256, maxChunks: 16, bosId });
+    rt.dispose();
+    return r.ppl;
+  };
+  const cfg = { steps: o.finetuneSteps, batch: o.batch, seqLen: o.seqLen, lr: 2e-3, warmup: 4, schedule: 'cosine' as const, seed: 1 };
+  const t0 = performance.now();
+  const tuned = await trainOnGpu(device, model, wiki.slice(0, half), cfg);
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    config: cfg, data: 'wiki.test.raw first 200k chars: train on the first half of its tokens, ppl on the second half; TinyStories valid_a last 20%; 16 chunks of 256',
+    base: { wikitext: await ppl(model, wiki.slice(half)), tinystories: await ppl(model, stories) },
+    tuned: { wikitext: await ppl(tuned.model, wiki.slice(half)), tinystories: await ppl(tuned.model, stories) },
+    seconds, firstLoss: tuned.history[0].loss, lastLoss: tuned.history.at(-1)!.loss,
+  };
+}
+
 export async function benchTrain(device: GPUDevice, o: TrainBenchOptions = TRAIN_BENCH_DEFAULTS) {
   const { model, train, heldOut } = await stories();
   const t = await throughput(device, model, train, o);
@@ -102,6 +128,16 @@ export async function benchTrain(device: GPUDevice, o: TrainBenchOptions = TRAIN
   console.log(`${'backend'.padEnd(22)} ${'tokens/s'.padStart(10)}`);
   console.log(`${'cpu (reference, f32)'.padEnd(22)} ${t.cpuTokensPerSecond.toFixed(0).padStart(10)}`);
   console.log(`${'webgpu (Dawn, f32)'.padEnd(22)} ${t.gpuTokensPerSecond.toFixed(0).padStart(10)}`);
+  const adapter = describeAdapter(device);
+  const write = (section: string, body: object) => {
+    const date = new Date().toISOString();
+    const slug = (x: string) => x.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    const file = resolve(REPO, `bench/results/${section}-${slug(adapter.architecture || adapter.device || adapter.vendor || 'gpu')}-${date.slice(0, 10)}.json`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ bench: section, date, model: 'stories260K', options: o, adapter, ...body }, null, 2) + '\n');
+    console.log(`wrote ${file}`);
+  };
+  write('train', { throughput: t });
   let healing: Awaited<ReturnType<typeof heal>> | null = null;
   if (o.healSteps > 0) {
     healing = await heal(device, model, train, heldOut, o);
@@ -112,15 +148,20 @@ export async function benchTrain(device: GPUDevice, o: TrainBenchOptions = TRAIN
       console.log(`${k.padEnd(24)} ${v.toFixed(3).padStart(8)}`);
     }
     console.log(`recovered ${(100 * h.recovered).toFixed(1)}% of the ppl lost by pruning; zeros in layer matrices ${h.zerosPruned} -> ${h.zerosHealed}`);
+    write('heal', { healing });
   }
-  const adapter = describeAdapter(device);
-  const result = { bench: 'train', date: new Date().toISOString(), model: 'stories260K', options: o, adapter, throughput: t, healing };
-  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-  const file = resolve(REPO, `bench/results/train-${slug(adapter.architecture || adapter.device || adapter.vendor || 'gpu')}-${result.date.slice(0, 10)}.json`);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-  console.log(`wrote ${file}`);
-  return result;
+  let finetune: Awaited<ReturnType<typeof finetuneWiki>> | null = null;
+  if (o.finetuneSteps > 0) {
+    finetune = await finetuneWiki(device, model, heldOut, o);
+    const f = finetune;
+    console.log(`\nfine-tuning on WikiText on WebGPU, ${o.finetuneSteps} steps of ${o.batch} x ${o.seqLen} tokens, ${f.seconds.toFixed(0)} s (loss ${f.firstLoss.toFixed(3)} -> ${f.lastLoss.toFixed(3)}):`);
+    console.log(`${'model'.padEnd(12)} ${'WikiText ppl'.padStart(13)} ${'TinyStories ppl'.padStart(16)}`);
+    for (const [k, v] of [['base', f.base], ['fine-tuned', f.tuned]] as const) {
+      console.log(`${k.padEnd(12)} ${v.wikitext.toFixed(2).padStart(13)} ${v.tinystories.toFixed(3).padStart(16)}`);
+    }
+    write('finetune', { finetune });
+  }
+  return { throughput: t, healing, finetune };
 }
 
 if (isMain(import.meta.url)) {
@@ -128,11 +169,13 @@ if (isMain(import.meta.url)) {
     options: {
       steps: { type: 'string', default: String(TRAIN_BENCH_DEFAULTS.steps) },
       'heal-steps': { type: 'string', default: String(TRAIN_BENCH_DEFAULTS.healSteps) },
+      'finetune-steps': { type: 'string', default: String(TRAIN_BENCH_DEFAULTS.finetuneSteps) },
       'no-heal': { type: 'boolean', default: false },
     },
   });
   await benchTrain(await getNodeGpuDevice(), {
     ...TRAIN_BENCH_DEFAULTS, steps: Number(values.steps), healSteps: values['no-heal'] ? 0 : Number(values['heal-steps']),
+    finetuneSteps: Number(values['finetune-steps']),
   });
   process.exit(0); // Dawn keeps the event loop alive otherwise
 }

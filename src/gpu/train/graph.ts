@@ -18,7 +18,7 @@ import * as T from './kernels';
 import { fusedDims, type ParamGroup, type TrainParams } from './params';
 
 /** One recorded operation: a dispatch (inside a compute pass) or a buffer copy (outside one). */
-type Op = { dispatch: Dispatch<Kernel>; params: Record<string, number> } | { copy: [GPUBuffer, GPUBuffer, number] };
+export type Op = { dispatch: Dispatch<Kernel>; params: Record<string, number> } | { copy: [GPUBuffer, GPUBuffer, number] };
 
 export interface GraphShape {
   sequences: number;
@@ -212,4 +212,3 @@ export function recordOps(enc: GPUCommandEncoder, arena: UniformArena, ops: Op[]
   pass?.end();
   arena.flush();
 }
-export type { Op };
