@@ -88,6 +88,10 @@ const api = {
     return ws.exportFiles(which, format);
   },
 
+  exportDownload(which: Which, format: ExportFormatId) {
+    return ws.exportDownload(which, format);
+  },
+
   artifact(which: Which) {
     return ws.artifact(which);
   },

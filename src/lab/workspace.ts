@@ -17,6 +17,7 @@ import { dataSource, type DataRef } from './data';
 import type { DataSource } from '../eval/data-source';
 import { EXPORT_FORMATS, type ExportFormatId, type OutFile } from './exports';
 import { sensitivityMap, type SensitivityCell } from './sensitivity';
+import { tar } from './tar';
 
 export type Which = 'base' | 'compressed';
 
@@ -140,6 +141,14 @@ export class Workspace {
     if (!f) throw new Error(`unknown export format "${format}" (known: ${Object.keys(EXPORT_FORMATS).join(', ')})`);
     const s = this.session(which);
     return f.files(s.model, stemOf(s.model.source.name));
+  }
+
+  /** What one click downloads: the single file, or a folder format as one .tar named after the model. */
+  async exportDownload(which: Which, format: ExportFormatId): Promise<OutFile & { files: string[] }> {
+    const files = await this.exportFiles(which, format);
+    const paths = files.map((f) => f.path);
+    if (files.length === 1) return { ...files[0], files: paths };
+    return { path: `${stemOf(this.session(which).model.source.name)}-${format}.tar`, bytes: tar(files), files: paths };
   }
 
   /** The self-contained artifact the market takes (lab .safetensors), with its sha256. */

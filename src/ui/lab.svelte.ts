@@ -279,10 +279,10 @@ export class LabState {
   // ---- exports and cache -----------------------------------------------------------------------------
 
   async exportAs(format: ExportFormatId, which: Which = this.compressed ? 'compressed' : 'base'): Promise<void> {
-    const files = await this.run('exporting', `Export failed`, () => this.api.exportFiles(which, format));
-    if (!files) return;
-    for (const f of files) download(f.bytes, f.path.replaceAll('/', '_'));
-    this.exported = [...this.exported, ...files.map((f) => f.path.replaceAll('/', '_'))];
+    const out = await this.run('exporting', `Export failed`, () => this.api.exportDownload(which, format));
+    if (!out) return;
+    download(out.bytes, out.path);
+    this.exported = [...this.exported, out.files.length > 1 ? `${out.path} (${out.files.join(', ')})` : out.path];
   }
 
   async saveToCache(which: Which = 'compressed'): Promise<void> {

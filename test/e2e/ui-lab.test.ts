@@ -9,7 +9,19 @@ import { bytesSource } from '../../src/io/source';
 import { loadModel } from '../../src/io/load';
 import { STORIES } from '../fixtures';
 import { CHROMIUM, chromiumSuite, startLab, type Lab } from './harness';
-import { screenshot, seriousViolations, waitForOrAlert, watchReloads } from './ui-helpers';
+import { SHOTS, screenshot, seriousViolations, waitForOrAlert, watchReloads } from './ui-helpers';
+
+/** File names in a ustar archive (name field, prefix field). */
+function tarNames(bytes: Uint8Array): string[] {
+  const text = (a: number, b: number) => new TextDecoder().decode(bytes.subarray(a, b)).replace(/\0.*$/s, '');
+  const names: string[] = [];
+  for (let at = 0; at + 512 <= bytes.length && bytes[at] !== 0;) {
+    const prefix = text(at + 345, at + 500);
+    names.push(prefix ? `${prefix}/${text(at, at + 100)}` : text(at, at + 100));
+    at += 512 + Math.ceil(parseInt(text(at + 124, at + 136), 8) / 512) * 512;
+  }
+  return names;
+}
 
 chromiumSuite('Lab and Cache pages in Chromium', () => {
   let lab: Lab | undefined;
@@ -63,18 +75,13 @@ chromiumSuite('Lab and Cache pages in Chromium', () => {
     const back = await loadModel(new Map([['x.gguf', bytesSource(bytes, 'x.gguf')]]));
     expect(back.tensors.get('model.layers.0.mlp.up_proj.weight')!.dtype).toBe('q4_0');
 
-    // a folder format arrives as one download per file
-    const names: string[] = [];
-    const onDownload = (d: { suggestedFilename(): string }) => names.push(d.suggestedFilename());
-    page.on('download', onDownload);
-    await page.getByRole('button', { name: 'Download safetensors + config' }).click();
-    await expect.poll(() => names.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(5);
-    expect(names).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']));
-    names.length = 0;
-    await page.getByRole('button', { name: 'Download ONNX' }).click();
-    await expect.poll(() => names.length, { timeout: 30_000 }).toBeGreaterThanOrEqual(6);
-    expect(names).toEqual(expect.arrayContaining(['onnx_model.onnx', 'onnx_model_q4.onnx']));
-    page.off('download', onDownload);
+    // a folder format arrives as one .tar (one click, one download)
+    const [hf] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download safetensors + config' }).click()]);
+    expect(hf.suggestedFilename()).toBe('stories260K-my-recipe-safetensors.tar');
+    expect(tarNames(new Uint8Array(readFileSync((await hf.path())!)))).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json']));
+    const [onnx] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.getByRole('button', { name: 'Download ONNX' }).click()]);
+    expect(tarNames(new Uint8Array(readFileSync((await onnx.path())!)))).toEqual(expect.arrayContaining(['onnx/model.onnx', 'onnx/model_q4.onnx', 'config.json']));
+    expect(await page.getByTestId('exported').textContent()).toContain('stories260K-my-recipe-onnx.tar');
 
     await page.getByRole('button', { name: 'Save to browser cache' }).click();
     expect(await (await waitForOrAlert(page, 'saved', 30_000)).textContent()).toContain('Saved');
@@ -101,6 +108,7 @@ chromiumSuite('Lab and Cache pages in Chromium', () => {
     const summary = (await (await waitForOrAlert(page, 'sensitivity-summary', 60_000)).textContent())!;
     expect(summary).toMatch(/Most sensitive: \S+\.weight \(\d\.\d+e-\d+\)/);
     expect(await page.getByRole('img', { name: 'Per-layer sensitivity heatmap' }).locator('rect').count()).toBeGreaterThanOrEqual(35);
+    await page.locator('section[aria-labelledby="sens-heading"]').screenshot({ path: `${SHOTS}/ui-lab-sensitivity.png` });
     expect(await seriousViolations(page)).toEqual([]);
 
     await page.getByRole('button', { name: 'Measure sensitivity' }).click();
