@@ -10,6 +10,7 @@ import { GpuTrainer, type TrainBatch } from '../../src/gpu/train/trainer';
 import type { ModelConfig } from '../../src/model/config';
 import { f32ToF16 } from '../../src/model/half';
 import { expectedShapes, type Model } from '../../src/model/model';
+import { byteSize } from '../../src/model/dtype';
 import { f32Tensor, makeTensor, numel, type Tensor } from '../../src/model/tensor';
 import { createTokenizer } from '../../src/model/tokenizer/index';
 import { TrainConfig, Trainer, crossEntropyObjective, fullTrainable, windowBatches } from '../../src/passes/distill/index';
@@ -239,6 +240,8 @@ describeWithShared('GPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     await cpu.run();
     expect(cpu.history[2].loss).toBeCloseTo(full.history[2].loss, 4);
     await expect(trainOnGpu(device, model, tokens, { ...cfg, lr: 5e-3, resume: saved.get(2) })).rejects.toThrow(/checkpoint was written with lr=0.001, this run has lr=0.005/);
+    const q8 = { ...model, tensors: new Map([...model.tensors].map(([n, t]) => [n, n.endsWith('down_proj.weight') ? makeTensor(n, t.shape, 'q8_0', new Uint8Array(byteSize('q8_0', numel(t.shape)))) : t])) };
+    await expect(trainOnGpu(device, q8, tokens, cfg)).rejects.toThrow(/model.layers.0.mlp.down_proj.weight is stored as q8_0; .* CPU-only/);
   });
 
   it('stops at an aborted signal', async () => {

@@ -20,7 +20,7 @@ export type GpuTrainOptions = z.input<typeof TrainConfig> & {
   teacher?: Model;
   /** Loss weights and temperature when distilling (defaults: kl 1, ce 0, temperature 1; topK 0: full teacher logits). */
   loss?: Partial<Pick<DistillLoss, 'kl' | 'ce' | 'temperature' | 'hiddenMse' | 'topK'>>;
-  /** Pruned weights stay zero; default true when distilling (as DistillParams), false when fine-tuning (as fineTune). */
+  /** Pruned weights stay zero (default true, as the CPU fineTune and distill). */
   keepSparsity?: boolean;
   signal?: AbortSignal;
   onProgress?: (s: StepInfo) => void;
@@ -46,12 +46,18 @@ export async function trainOnGpu(device: GPUDevice, student: Model, tokens: Arra
     ? DistillParams.parse({ ...rest, loss, keepSparsity: keepSparsity ?? true })
     : config;
   if ((loss.hiddenMse ?? 0) > 0) throw new Error('GPU training: the hidden-state MSE loss is CPU-only (set hiddenMse to 0)');
+  // The CPU trainer trains non-f32 tensors straight-through their dtype (QAT) and keeps the formats; the GPU
+  // trainer has f32 masters only, so it would silently widen a quantized model: refuse instead.
+  const stored = [...student.tensors.values()].find((t) => t.dtype !== 'f32');
+  if (stored) {
+    throw new Error(`GPU training: ${stored.name} is stored as ${stored.dtype}; training through quantized/half formats (straight-through) is CPU-only: use the CPU trainer or convert the model to f32`);
+  }
   if (teacher && teacher.config.vocabSize !== student.config.vocabSize) {
     throw new Error(`distill: teacher vocabulary ${teacher.config.vocabSize} differs from the student's ${student.config.vocabSize}`);
   }
   const data = windowBatches(tokens, { ...config, bosId: student.config.bosTokenId });
   const trainer = await GpuTrainer.create(device, student, {
-    sequences: config.batch, seqLen: config.seqLen, keepSparsity: keepSparsity ?? !!teacher,
+    sequences: config.batch, seqLen: config.seqLen, keepSparsity: keepSparsity ?? true,
     adamw: { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxGradNorm: config.clipNorm },
     ceWeight: teacher ? (loss.ce ?? 0) : 1,
     klWeight: loss.kl ?? 1,
