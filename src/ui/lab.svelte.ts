@@ -213,6 +213,8 @@ export class LabState {
     this.compressedStats = null;
     this.saved = null;
     this.exported = [];
+    // Keep every result: the compressed artifact goes to the IndexedDB cache (the Cache page lists and deletes).
+    await this.saveToCache('compressed');
   }
 
   private cancelled = false;
