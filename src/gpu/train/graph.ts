@@ -41,7 +41,6 @@ export class TrainGraph {
   readonly tokens: GPUBuffer;
   readonly targets: GPUBuffer;
   readonly mask: GPUBuffer;
-  readonly teacher: GPUBuffer;
   /** Top-k teacher logits: [rows, k] vocabulary ids and values. */
   readonly teacherTopIds: GPUBuffer;
   readonly teacherTop: GPUBuffer;
@@ -53,12 +52,15 @@ export class TrainGraph {
   private readonly forwardOps: Op[] = [];
   private readonly backwardOps: Op[] = [];
   private readonly ce: Dispatch<typeof T.crossEntropy>;
-  private readonly kl: Dispatch<typeof T.klDivergence>;
+  /** Full teacher logits [rows, vocab] and their KL dispatch, made on first use (as large as the logits). */
+  private fullTeacher?: { buffer: GPUBuffer; kl: Dispatch<typeof T.klDivergence> };
+  private readonly logits: GPUBuffer;
+  private readonly dLogits: GPUBuffer;
   private readonly klTopK: Dispatch<typeof T.klTopK>;
   private readonly embedBackward: Dispatch<typeof T.embeddingBackward>;
 
   constructor(
-    ctx: GpuContext, private readonly arena: UniformArena,
+    private readonly ctx: GpuContext, private readonly arena: UniformArena,
     readonly config: ModelConfig, readonly shape: GraphShape, params: TrainParams, kernels: AdapterClass,
   ) {
     const c = config;
@@ -105,7 +107,6 @@ export class TrainGraph {
     this.tokens = buf('tokens', N);
     this.targets = buf('targets', N);
     this.mask = buf('kl_mask', N);
-    this.teacher = buf('teacher_logits', N * V);
     this.teacherTopIds = buf('teacher_top_ids', N * shape.teacherTopK);
     this.teacherTop = buf('teacher_top_logits', N * shape.teacherTopK);
     this.embedIndex = buf('embed_index', 3 * N + 1);
@@ -122,7 +123,7 @@ export class TrainGraph {
       att: buf(`l${l}.att`, N * qDim), lse: buf(`l${l}.lse`, N * H), xMid: buf(`l${l}.x_mid`, N * D),
       h2: buf(`l${l}.h2`, N * D), gateUp: buf(`l${l}.gate_up`, N * 2 * F), act: buf(`l${l}.act`, N * F),
     }));
-    const xFinal = buf('x_final', N * D), hidden = buf('hidden', N * D), logits = buf('logits', N * V);
+    const xFinal = buf('x_final', N * D), hidden = buf('hidden', N * D), logits = (this.logits = buf('logits', N * V));
     fwd(embedding, { tokens: this.tokens, table: params.embed.w, out: saved[0]?.xIn ?? xFinal }, { rows: N, dim: D });
     params.layers.forEach((w, l) => {
       const s = saved[l];
@@ -143,9 +144,8 @@ export class TrainGraph {
     linear(hidden, params.lmHead, logits, D, V, false);
 
     // Losses (recorded per batch: which terms apply depends on its data).
-    const dLogits = buf('d_logits', N * V);
+    const dLogits = (this.dLogits = buf('d_logits', N * V));
     this.ce = d(T.crossEntropy, { logits, targets: this.targets, dLogits, loss: this.ceLoss });
-    this.kl = d(T.klDivergence, { logits, teacher: this.teacher, mask: this.mask, dLogits, loss: this.klLoss });
     this.klTopK = d(T.klTopK, { logits, ids: this.teacherTopIds, teacher: this.teacherTop, dLogits, loss: this.klLoss });
 
     // Backward.
@@ -172,6 +172,18 @@ export class TrainGraph {
     this.embedBackward = d(T.embeddingBackward, { index: this.embedIndex, dx, dTable: params.embed.grad });
   }
 
+  /** Queue the upload of full teacher logits [rows, vocab] for the next record(). */
+  uploadTeacher(logits: Float32Array) {
+    if (!this.fullTeacher) {
+      const buffer = storageBuffer(this.ctx.device, 'teacher_logits', logits.byteLength);
+      this.buffers.push(buffer);
+      const kl = new Dispatch(this.ctx, this.arena, T.klDivergence, { logits: this.logits, teacher: buffer, mask: this.mask, dLogits: this.dLogits, loss: this.klLoss });
+      this.fullTeacher = { buffer, kl };
+    }
+    this.ctx.device.queue.writeBuffer(this.fullTeacher.buffer, 0, logits.buffer, logits.byteOffset, logits.byteLength);
+    this.ctx.device.queue.writeBuffer(this.mask, 0, new Uint32Array(this.rows).fill(1));
+  }
+
   /**
    * Forward, losses and backward of the uploaded batch. ceWeight / klWeight scale each loss's
    * gradient (the mean's 1 / count and the term's weight); a zero weight leaves that term out.
@@ -184,7 +196,7 @@ export class TrainGraph {
       const kl = { rows: this.rows, vocab: c.vocabSize, temperature: loss.temperature, weight: loss.klWeight, flags: loss.ceWeight > 0 ? T.ACCUMULATE : 0 };
       lossOps.push(loss.topK
         ? { dispatch: this.klTopK, params: { ...kl, k: this.shape.teacherTopK } }
-        : { dispatch: this.kl, params: kl });
+        : { dispatch: this.fullTeacher!.kl, params: kl });
     }
     if (lossOps.length === 0) throw new Error('training step with no loss: give targets (cross-entropy) or teacher logits (KL)');
     const embed: Op = { dispatch: this.embedBackward, params: { uniques: embedUniques, dim: c.hiddenSize } };

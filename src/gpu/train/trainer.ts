@@ -145,8 +145,7 @@ export class GpuTrainer {
       device.queue.writeBuffer(this.graph.targets, 0, targets);
       device.queue.writeBuffer(this.graph.embedIndex, 0, embed.index);
       if (b.teacherLogits) {
-        device.queue.writeBuffer(this.graph.teacher, 0, b.teacherLogits.buffer, b.teacherLogits.byteOffset, b.teacherLogits.byteLength);
-        device.queue.writeBuffer(this.graph.mask, 0, new Uint32Array(this.rows).fill(1));
+        this.graph.uploadTeacher(b.teacherLogits);
       } else if (b.teacherTopK) {
         device.queue.writeBuffer(this.graph.teacherTopIds, 0, Uint32Array.from(b.teacherTopK.indices));
         device.queue.writeBuffer(this.graph.teacherTop, 0, Float32Array.from(b.teacherTopK.logits));
