@@ -27,15 +27,6 @@ export interface GraphShape {
   teacherTopK: number;
 }
 
-/** Loss terms of a batch; each applies only where the batch carries its data. */
-export interface LossWeights {
-  /** Multiplies the gradient of the mean next-token cross-entropy. */
-  ce: number;
-  /** Multiplies the gradient of the mean T^2 KL(teacher || student). */
-  kl: number;
-  temperature: number;
-}
-
 export class TrainGraph {
   readonly rows: number;
   readonly tokens: GPUBuffer;
