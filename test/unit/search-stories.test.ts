@@ -67,7 +67,7 @@ describeWithShared('searching recipes for stories260K', [STORIES.gguf, STORIES.t
         evals.push(String(modelBytes(m)));
         return { 'tinystories:ppl': (await ppl(m)) / basePpl - 1 };
       },
-      probeTop: 4, maxFullEvals: 3,
+      probeTop: 4, maxFullEvals: 2,
     };
   }, 120_000);
 
