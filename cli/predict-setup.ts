@@ -11,6 +11,7 @@ import { loadTaskLibrary } from '../node/tasks';
 import { loadDocs } from '../src/eval/data-formats';
 import { perplexity } from '../src/eval/perplexity';
 import { sha256Hex } from '../src/io/hash';
+import { canonicalJson } from '../src/recipe/canonical';
 import type { Model } from '../src/model/model';
 import { calibrationFromTokens } from '../src/passes/calibration';
 import type { Calibration } from '../src/passes/pass';
@@ -28,6 +29,8 @@ export interface PredictSetup {
   baseId: string;
   task: string;
   calibration: Calibration;
+  /** Calibration as a recipe's own block asks (sequences, length, seed, half) from the task's text; the default is `calibration` itself. */
+  calibrationFor(spec: NormalizedRecipe['calibration']): Calibration;
   signals: BaseSignals;
   /** Full evaluation: the relative perplexity increase on the task's first chunks ("<task>:ppl"). */
   evaluate(m: Model, signal?: AbortSignal): Promise<Record<string, number>>;
@@ -60,6 +63,11 @@ export async function predictSetup(
   const basePpl = await ppl(model, o.signal);
   return {
     model, baseId, task: o.task, calibration, signals,
+    calibrationFor(spec) {
+      if (canonicalJson(spec) === canonicalJson(c)) return calibration;
+      const pool = spec.half === 'second' ? tokens.slice(half) : spec.half === 'first' ? tokens.slice(0, half) : tokens;
+      return calibrationFromTokens(pool, spec.sequences, spec.length, spec.seed, tok.bosId, `${o.task} (${spec.half} half)`);
+    },
     evaluate: async (m, signal) => ({ [`${o.task}:ppl`]: (await ppl(m, signal)) / basePpl - 1 }),
     records: jsonFileStore(o.records ?? DEFAULT_RECORDS),
   };

@@ -1,3 +1,5 @@
+// Calibration comes from the --task text, as the recipe's calibration block says (its `source` is not read:
+// the predictor's signals and the evaluation are on that one task).
 import { modelBytes } from '../../src/model/model';
 import { candidateFeatures, PROBE_FEATURES } from '../../src/predict/features';
 import { fitPredictor, minRecords, type Prediction } from '../../src/predict/predictor';
@@ -21,7 +23,7 @@ export const predictCommand: Command = {
       task: values.task as string, dataDir: values.data as string | undefined, chunks: num(values.chunks, 'chunks', 8), records: values.records as string | undefined, signal,
     });
     const hash = recipeHash(s.baseId, recipe);
-    const { model } = await runRecipe(s.model, recipe, { calibration: s.calibration, signal });
+    const { model } = await runRecipe(s.model, recipe, { calibration: s.calibrationFor(recipe.calibration), signal });
     let t = performance.now();
     const features = await candidateFeatures(s.signals, model, { probe: true, signal });
     const featureSeconds = (performance.now() - t) / 1000;

@@ -5,6 +5,9 @@
 //              (the first-order additive KLD model the mixed-precision allocator also relies on)
 //   probeKld   measured KL(base || candidate) on the small probe set, and probeTop1 (only with probe: true)
 // A tensor whose shape changed (structured pruning) counts as fully perturbed: relative error 1.
+// The weight-space features compare tensors name by name, so a pass that reparametrises the model (AWQ
+// folds its scales into the norms and weights) looks far worse to them than it is; the probe KLD measures
+// the function itself, which is why the default predictor (PROBE_FEATURES) leads with it.
 import { klDivergence } from '../eval/kld';
 import { throwIfAborted } from '../io/errors';
 import type { Model } from '../model/model';
