@@ -30,7 +30,8 @@ export const predictCommand: Command = {
     const known = (await loadRecords(s.records, s.baseId)).filter((r) => r.recipeHash !== hash); // never predict from itself
     const predictions: Record<string, Prediction & { records: number }> = {};
     const missing: string[] = [];
-    for (const target of [`${s.task}:ppl`, 'kld']) {
+    // the task's perplexity, and whatever else stored records measured (kld, accuracies)
+    for (const target of new Set([`${s.task}:ppl`, ...known.flatMap((r) => Object.keys(r.measured))])) {
       const o = { target, features: PROBE_FEATURES };
       const n = known.filter((r) => target in r.measured).length;
       if (n < minRecords(o)) missing.push(`${target}: ${n} stored records, need ${minRecords(o)} (run lab predict --measure on more recipes)`);
@@ -47,7 +48,11 @@ export const predictCommand: Command = {
     const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
     report(!!values.json, out, () => [
       `${recipe.name}: ${out.bytes.toLocaleString('en-US')} B; probe KLD ${features.probeKld.toExponential(3)} (${featureSeconds.toFixed(1)} s)`,
-      ...Object.entries(predictions).map(([k, p]) => `predicted ${k}: ${k.endsWith(':ppl') ? `+${pct(p.value)} [${pct(p.lo)}, ${pct(p.hi)}]` : `${p.value.toExponential(3)} [${p.lo.toExponential(2)}, ${p.hi.toExponential(2)}]`} (${p.level * 100}% interval, ${p.records} records)`),
+      ...Object.entries(predictions).map(([k, p]) => {
+        const fmt = (x: number) => (k.endsWith(':ppl') ? `${x >= 0 ? '+' : ''}${pct(x)}` : x.toExponential(2));
+        const interval = Number.isFinite(p.hi) ? `[${fmt(p.lo)}, ${fmt(p.hi)}] (${p.level * 100}% interval` : `(too few records for a ${p.level * 100}% interval`;
+        return `predicted ${k}: ${fmt(p.value)} ${interval}, ${p.records} records)`;
+      }),
       ...missing.map((m) => `no prediction for ${m}`),
       ...(measured ? Object.entries(measured).map(([k, v]) => `measured ${k}: ${k.endsWith(':ppl') ? `+${pct(v)}` : v} (${evalSeconds!.toFixed(1)} s), stored`) : []),
     ].join('\n'));
