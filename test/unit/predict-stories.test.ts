@@ -16,7 +16,8 @@ import { bootstrapRecipes } from '../../src/predict/bootstrap';
 import { candidateFeatures, PROBE_FEATURES, STATIC_FEATURES } from '../../src/predict/features';
 import { fitPredictor, heldOut } from '../../src/predict/predictor';
 import { spearman } from '../../src/predict/rank';
-import { addRecord, loadRecords, type PredictRecord } from '../../src/predict/records';
+import { addRecord, deltasFromResults, loadRecords, type PredictRecord } from '../../src/predict/records';
+import type { Result } from '../../src/eval/result';
 import { fitRidge, predictLinear } from '../../src/predict/ridge';
 import { prepareBase, type BaseSignals } from '../../src/predict/signals';
 import { recipeHash } from '../../src/recipe/hash';
@@ -34,6 +35,18 @@ describe('predictor building blocks', () => {
     expect(spearman([1, 1, 2, 2], [5, 5, 6, 6])).toBeCloseTo(1, 12);
     expect(spearman([1, 2, 3, 4, 5], [2, 1, 4, 3, 5])).toBeCloseTo(0.8, 12);
     expect(() => spearman([1], [1])).toThrow(/two pairs/);
+  });
+
+  it('deltas from two Results: relative ppl increase, metric drops, KLD; tasks the base lacks are left out', () => {
+    const task = (name: string, metrics: Record<string, number>) => ({ task: name, metrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, { value: v, stderr: 0 }])) });
+    const base = { tasks: [task('tinystories', { perplexity: 4, nll: 1.386 }), task('arc_easy', { acc: 0.5, acc_norm: 0.6 })], distribution: null } as unknown as Result;
+    const cand = { tasks: [task('tinystories', { perplexity: 4.2, nll: 1.435 }), task('arc_easy', { acc: 0.45, acc_norm: 0.61 }), task('piqa', { acc: 0.6 })], distribution: { kldMean: 0.03 } } as unknown as Result;
+    const d = deltasFromResults(base, cand);
+    expect(Object.keys(d).sort()).toEqual(['arc_easy:acc', 'arc_easy:acc_norm', 'kld', 'tinystories:ppl']);
+    expect(d['tinystories:ppl']).toBeCloseTo(0.05, 12);
+    expect(d['arc_easy:acc']).toBeCloseTo(0.05, 12);
+    expect(d['arc_easy:acc_norm']).toBeCloseTo(-0.01, 12);
+    expect(d.kld).toBe(0.03);
   });
 
   it('ridge recovers a known linear relation, and the conformal interval needs enough records', () => {
