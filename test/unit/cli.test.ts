@@ -1,22 +1,11 @@
-import { execFile } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+import { describeWithShared, sharedPath, STORIES } from '../fixtures';
+import { lab } from '../cli';
 import { referenceCase } from '../stories';
 
-const run = promisify(execFile);
-async function lab(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run('node', [join(REPO, 'cli/lab.mjs'), ...args], { cwd: REPO, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describeWithShared('lab CLI', [STORIES.gguf, STORIES.bin, STORIES.tok, STORIES.reference, STORIES.tinystories], () => {
   it('inspect --json describes stories260K', async () => {

@@ -1,11 +1,9 @@
 // `lab export` as a user runs it (a real child process): a transformers.js folder with all four decoder variants
 // whose model.onnx runs in onnxruntime-node with our logits, a Q8_0 GGUF that re-imports to exactly the tensors
 // of the same round-to-nearest pass, an f16 HF folder that loads back; bad flags named in the error.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { afterAll, expect, it } from 'vitest';
 import { fileSetFromPath } from '../../node/files';
@@ -13,19 +11,10 @@ import { loadModel } from '../../src/io/load';
 import { OrtDecoder, type OrtModule } from '../../src/io/onnx/ort-decoder';
 import { passes } from '../../src/passes/index';
 import { CpuRuntime } from '../../src/runtime/cpu-reference';
-import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+import { describeWithShared, sharedPath, STORIES } from '../fixtures';
+import { lab } from '../cli';
 import { loadStoriesGguf, maxAbsDiff } from '../stories';
 
-const run = promisify(execFile);
-async function lab(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run('node', [join(REPO, 'cli/lab.mjs'), ...args], { cwd: REPO, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describeWithShared('lab export', [STORIES.gguf], () => {
   const dir = mkdtempSync(join(tmpdir(), 'lab-export-'));

@@ -1,9 +1,7 @@
 // `lab merge`: a mergekit YAML or a lab recipe in, a merged model out, through the real CLI process.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { fileSetFromPath } from '../../node/files';
 import { sha256OfBytes } from '../../src/io/hash';
@@ -11,19 +9,10 @@ import { writeLabArtifact } from '../../src/io/lab-artifact';
 import { loadModel } from '../../src/io/load';
 import { f32Tensor, toFloat32 } from '../../src/model/tensor';
 import { slerp } from '../../src/passes/merge/slerp';
-import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+import { describeWithShared, sharedPath, STORIES } from '../fixtures';
+import { lab } from '../cli';
 import { loadStoriesGguf } from '../stories';
 
-const run = promisify(execFile);
-async function lab(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run('node', [join(REPO, 'cli/lab.mjs'), ...args], { cwd: REPO, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describeWithShared('lab merge', [STORIES.gguf], () => {
   it('merges a mergekit YAML config beside its models, and a lab recipe with "self" and a sha256 pin', async () => {

@@ -1,27 +1,16 @@
 // `lab prune`: a structured prune in a real child process writes a smaller GGUF that `lab inspect` reads back
 // with the new config; in process (no second Node start-up), a 2:4 SparseGPT prune reports its sparsity and
 // packed size, and misuse is a usage error naming the flag.
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { expect, it, vi } from 'vitest';
 import { UsageError } from '../../cli/command';
 import { pruneCommand } from '../../cli/commands/prune';
 import { nmBytes } from '../../src/model/dtypes/sparse-nm';
-import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+import { describeWithShared, sharedPath, STORIES } from '../fixtures';
+import { lab } from '../cli';
 
-const run = promisify(execFile);
-async function lab(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run('node', [join(REPO, 'cli/lab.mjs'), ...args], { cwd: REPO, timeout: 120_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
 
 describeWithShared('lab prune', [STORIES.gguf, STORIES.tinystories], () => {
   const model = sharedPath(STORIES.gguf);

@@ -1,24 +1,14 @@
 // `lab search` and `lab predict` end to end on stories260K, in a deliberately small space (RTN, two dtypes and
 // one mixed plan, 2 evaluation chunks) so that it stays quick; the search itself is tested in search-stories.
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parseRecipe } from '../../src/recipe/schema';
-import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+import { describeWithShared, sharedPath, STORIES } from '../fixtures';
+import { labWithTimeout } from '../cli';
 
-const run = promisify(execFile);
-async function lab(...args: string[]) {
-  try {
-    const { stdout, stderr } = await run('node', [join(REPO, 'cli/lab.mjs'), ...args], { cwd: REPO, timeout: 400_000 });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+const lab = labWithTimeout(400_000);
 
 describe('lab search / lab predict: bad input', () => {
   it('names the problem before loading anything', async () => {
