@@ -35,9 +35,13 @@ export function matmulT(
   return out;
 }
 
-/** Rotary embedding in place; row r sits at position startPos + r. See RopeStyle for the pairing. */
+/**
+ * Rotary embedding in place; row r sits at position startPos + r. See RopeStyle for the pairing.
+ * `direction` -1 rotates by the opposite angle: the inverse, which is also RoPE's backward.
+ */
 export function applyRope(
   x: Float32Array, rows: number, numHeads: number, headDim: number, startPos: number, theta: number, style: RopeStyle,
+  direction: 1 | -1 = 1,
 ): void {
   const half = headDim / 2;
   for (let r = 0; r < rows; r++) {
@@ -46,7 +50,7 @@ export function applyRope(
       const base = (r * numHeads + h) * headDim;
       for (let i = 0; i < half; i++) {
         const angle = pos * Math.pow(theta, (-2 * i) / headDim);
-        const c = Math.cos(angle), s = Math.sin(angle);
+        const c = Math.cos(angle), s = direction * Math.sin(angle);
         const a = style === 'interleaved' ? base + 2 * i : base + i;
         const b = style === 'interleaved' ? a + 1 : a + half;
         const x0 = x[a], x1 = x[b];
