@@ -1,8 +1,13 @@
-// `lab distill`: train a student toward a teacher on a text file, on the CPU trainer, with a progress line per
-// update (a text loss curve), resumable checkpoints, and the student written as a lab artifact or GGUF.
+// `lab distill`: train a student toward a teacher on a text file, on the CPU trainer or WebGPU (same flags, same
+// progress line per update: a text loss curve), with resumable checkpoints in one format for both backends, and
+// the student written as a lab artifact or GGUF.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readSafetensorsHeader } from '../../src/io/safetensors';
+import { bytesSource } from '../../src/io/source';
+import { getNodeGpuDevice } from '../../node/gpu';
 import { RECIPES_DIR } from '../../node/paths';
+import { trainOnGpu } from '../../src/gpu/train/run';
 import { exportGguf } from '../../src/io/gguf-export';
 import { writeLabArtifact } from '../../src/io/lab-artifact';
 import { modelBytes, modelParams, type Model } from '../../src/model/model';
@@ -38,6 +43,21 @@ const dims = (m: Model) => {
   return `${c.numLayers} layers, ${c.numHeads} heads (${c.numKvHeads} kv), hidden ${c.hiddenSize}, ffn ${c.intermediateSize}; ${modelParams(m).toLocaleString('en-US')} params${sparse}`;
 };
 
+/** The update a checkpoint (either backend's: one format) was written at. */
+async function checkpointStep(bytes: Uint8Array): Promise<number> {
+  const { metadata } = await readSafetensorsHeader(bytesSource(bytes, 'checkpoint'));
+  return metadata['train.state'] ? (JSON.parse(metadata['train.state']).step as number) : 0;
+}
+
+/** The first thing the WebGPU trainer cannot do for this run, or undefined. */
+function gpuUnsupported(student: Model, loraRank: number | undefined, hiddenMse: number): string | undefined {
+  if (loraRank !== undefined) return '--lora-rank: LoRA training is CPU-only; use --backend cpu';
+  if (hiddenMse > 0) return '--hidden-mse: the hidden-state MSE loss is CPU-only; use --backend cpu or --hidden-mse 0';
+  const stored = [...student.tensors.values()].find((t) => t.dtype !== 'f32');
+  if (stored) return `student tensor ${stored.name} is ${stored.dtype}: WebGPU training needs an f32 student (quantized/half training is CPU-only); use --backend cpu`;
+  return undefined;
+}
+
 const stepLine = (s: StepInfo, tokensPerSecond: number) =>
   `step ${String(s.step).padStart(String(s.steps).length)}/${s.steps} loss ${s.loss.toFixed(4)}` +
   ` (${Object.entries(s.parts).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}) lr ${s.lr.toExponential(2)}` +
@@ -46,8 +66,8 @@ const stepLine = (s: StepInfo, tokensPerSecond: number) =>
 export const distillCommand: Command = {
   usage: '--teacher <model> (--student-config cfg.json [--init teacher|scratch] | --from-pruned <recipe> | --student <model>) --data text.txt --steps N ' +
     '[--lr 1e-3] [--seq-len 64] [--batch 2] [--accumulate 1] [--temperature 1] [--top-k 0] [--ce 0] [--hidden-mse 0] [--lora-rank r] [--seed 0] ' +
-    '[--checkpoint ckpt.safetensors [--checkpoint-every 50] [--resume]] [--log-every N] --out student.safetensors|.gguf [--json]',
-  summary: 'distil a teacher into a student (a smaller config, a pruned model or any model) on a text file; CPU trainer, progress per update',
+    '[--checkpoint ckpt.safetensors [--checkpoint-every 50] [--resume]] [--log-every N] [--backend cpu|webgpu] --out student.safetensors|.gguf [--json]',
+  summary: 'distil a teacher into a student (a smaller config, a pruned model or any model) on a text file; CPU or WebGPU trainer, progress per update',
   async run(argv, signal) {
     const { values } = parse(argv, {
       teacher: { type: 'string' }, 'student-config': { type: 'string' }, 'from-pruned': { type: 'string' }, student: { type: 'string' },
@@ -55,8 +75,10 @@ export const distillCommand: Command = {
       'seq-len': { type: 'string' }, batch: { type: 'string' }, accumulate: { type: 'string' }, warmup: { type: 'string' },
       temperature: { type: 'string' }, 'top-k': { type: 'string' }, ce: { type: 'string' }, 'hidden-mse': { type: 'string' },
       'lora-rank': { type: 'string' }, seed: { type: 'string' }, checkpoint: { type: 'string' }, 'checkpoint-every': { type: 'string' },
-      resume: { type: 'boolean' }, 'log-every': { type: 'string' }, out: { type: 'string' },
+      resume: { type: 'boolean' }, 'log-every': { type: 'string' }, out: { type: 'string' }, backend: { type: 'string', default: 'cpu' },
     });
+    const backend = values.backend as string;
+    if (backend !== 'cpu' && backend !== 'webgpu') throw new UsageError(`--backend must be cpu or webgpu, got "${backend}"`);
     const out = values.out as string | undefined;
     if (!values.teacher) throw new UsageError('--teacher is required');
     if (!values.data) throw new UsageError('--data <text file> is required');
@@ -100,44 +122,61 @@ export const distillCommand: Command = {
       },
       ...(loraRank !== undefined ? { lora: { rank: loraRank } } : {}),
     };
-    let trainer;
-    try {
-      trainer = distillTrainer(teacher, student, windowBatches(tokens, { seqLen: params.seqLen, batch: params.batch, seed, bosId: tok.bosId }), params);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
     const ckpt = values.checkpoint as string | undefined;
-    if (values.resume && ckpt && existsSync(ckpt)) {
-      await trainer.restore(new Uint8Array(readFileSync(ckpt)));
-      console.error(`resumed from ${ckpt} at step ${trainer.step}`);
-    }
+    const resume = values.resume && ckpt && existsSync(ckpt) ? new Uint8Array(readFileSync(ckpt)) : undefined;
     const json = !!values.json;
-    if (!json) console.error(`teacher ${dims(teacher)}\nstudent ${dims(student)}\ntext ${tokens.length.toLocaleString('en-US')} tokens`);
     const logEvery = num(values['log-every'], 'log-every', Math.max(1, Math.round(params.steps / 20)));
     const tokensPerStep = params.seqLen * params.batch * params.accumulate;
-    const t0 = performance.now(), startStep = trainer.step;
-    await trainer.run({
-      signal,
-      onStep: (s) => {
-        if (s.step % logEvery === 0 || s.step === s.steps) {
-          console.error(stepLine(s, ((s.step - startStep) * tokensPerStep) / ((performance.now() - t0) / 1000)));
-        }
-      },
-      checkpointEvery: ckpt ? num(values['checkpoint-every'], 'checkpoint-every', 50) : undefined,
-      onCheckpoint: ckpt ? (bytes) => {
-        writeFileSync(`${ckpt}.tmp`, bytes); // never leave a half-written checkpoint where the last good one was
-        renameSync(`${ckpt}.tmp`, ckpt);
-      } : undefined,
-    });
-    const model = trainer.toModel(`${student.source.name} distilled`);
+    let t0 = performance.now(), startStep = 0;
+    const onStep = (s: StepInfo) => {
+      if (s.step % logEvery === 0 || s.step === s.steps) {
+        console.error(stepLine(s, ((s.step - startStep) * tokensPerStep) / ((performance.now() - t0) / 1000)));
+      }
+    };
+    const checkpointEvery = ckpt ? num(values['checkpoint-every'], 'checkpoint-every', 50) : undefined;
+    const onCheckpoint = ckpt ? (bytes: Uint8Array) => {
+      writeFileSync(`${ckpt}.tmp`, bytes); // never leave a half-written checkpoint where the last good one was
+      renameSync(`${ckpt}.tmp`, ckpt);
+    } : undefined;
+    const announce = async () => {
+      if (resume) console.error(`resumed from ${ckpt} at step ${(startStep = await checkpointStep(resume))}`);
+      if (!json) console.error(`teacher ${dims(teacher)}\nstudent ${dims(student)}\ntext ${tokens.length.toLocaleString('en-US')} tokens`);
+      t0 = performance.now();
+    };
+
+    let model: Model, trainedHistory: StepInfo[];
+    if (backend === 'webgpu') {
+      const unsupported = gpuUnsupported(student, loraRank, params.loss.hiddenMse);
+      if (unsupported) throw new UsageError(`--backend webgpu: ${unsupported}`);
+      const device = await getNodeGpuDevice();
+      await announce();
+      const { lora: _lora, loss: { hiddenMse: _h, ...loss }, ...config } = params;
+      const r = await trainOnGpu(device, student, tokens, {
+        ...config, teacher, loss, signal, onProgress: onStep, checkpointEvery, onCheckpoint, resume,
+      });
+      model = r.model;
+      trainedHistory = r.history;
+    } else {
+      let trainer;
+      try {
+        trainer = distillTrainer(teacher, student, windowBatches(tokens, { seqLen: params.seqLen, batch: params.batch, seed, bosId: tok.bosId }), params);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      if (resume) await trainer.restore(resume);
+      await announce();
+      await trainer.run({ signal, onStep, checkpointEvery, onCheckpoint });
+      model = trainer.toModel(`${student.source.name} distilled`);
+      trainedHistory = trainer.history;
+    }
     const bytes = out.endsWith('.gguf') ? exportGguf(model) : writeLabArtifact(model);
     writeFileSync(out, bytes);
-    const history = trainer.history.map((h) => ({ step: h.step, loss: h.loss, ...h.parts }));
+    const history = trainedHistory.map((h) => ({ step: h.step, loss: h.loss, ...h.parts }));
     const result = {
       teacher: values.teacher, student: { config: model.config, params: modelParams(model), bytes: modelBytes(model) },
-      steps: trainer.step, tokensPerStep, firstLoss: history[0]?.loss ?? null, lastLoss: history.at(-1)?.loss ?? null,
+      backend, steps: trainedHistory.at(-1)?.step ?? startStep, tokensPerStep, firstLoss: history[0]?.loss ?? null, lastLoss: history.at(-1)?.loss ?? null,
       seconds: (performance.now() - t0) / 1000, out, history,
     };
-    report(json, result, () => `distilled ${trainer.step} steps: loss ${result.firstLoss?.toFixed(4)} -> ${result.lastLoss?.toFixed(4)} in ${result.seconds.toFixed(1)} s\nwrote ${out} (${bytes.byteLength.toLocaleString('en-US')} B)`);
+    report(json, result, () => `distilled ${result.steps} steps (${backend}): loss ${result.firstLoss?.toFixed(4)} -> ${result.lastLoss?.toFixed(4)} in ${result.seconds.toFixed(1)} s\nwrote ${out} (${bytes.byteLength.toLocaleString('en-US')} B)`);
   },
 };

@@ -1,5 +1,6 @@
 // `lab distill` end to end: a 3-layer student cut from stories260K, distilled for a few updates with a
-// checkpoint, resumed to more updates from that checkpoint, written as a lab artifact that loads back.
+// checkpoint, resumed to more updates from that checkpoint, written as a lab artifact that loads back; the
+// same on --backend webgpu (Dawn; SwiftShader without a GPU), whose first updates match the CPU's losses.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +51,42 @@ describeWithShared('lab distill', [STORIES.gguf, STORIES.tinystories], () => {
     const model = await loadModel(modelFileSet(out));
     expect(model.config.numLayers).toBe(3);
     expect(model.tensors.size).toBe(3 + 3 * 9);
+  });
+
+  it('--backend webgpu: same progress lines, loss falls, the CPU losses match, resumes its checkpoint, output loads', async () => {
+    const cfg = join(dir, 'student-gpu.json'), ckpt = join(dir, 'gpu-ckpt.safetensors'), out = join(dir, 'gpu.safetensors');
+    writeFileSync(cfg, JSON.stringify({ numLayers: 3 }));
+    const common = ['--teacher', teacher, '--student-config', cfg, '--data', data, '--seq-len', '32', '--batch', '1', '--lr', '2e-3',
+      '--top-k', '16', '--checkpoint', ckpt, '--checkpoint-every', '2', '--log-every', '1', '--out', out, '--json'];
+    const gpu = await lab(...common, '--steps', '4', '--backend', 'webgpu');
+    expect(gpu.code, gpu.stderr).toBe(0);
+    expect(gpu.stderr).toMatch(/step 1\/4 loss \d+\.\d{4} \(.*kl \d+\.\d{4}\) lr .* tok\/s/);
+    const g = JSON.parse(gpu.stdout);
+    expect(g.backend).toBe('webgpu');
+    expect(g.steps).toBe(4);
+    expect(g.lastLoss).toBeLessThan(g.firstLoss - 0.1);
+    // the CPU trainer on the same config and windows: the same first losses (f32 on both, different summation order)
+    const cpu = JSON.parse((await lab(...common.filter((a) => a !== ckpt && a !== '--checkpoint'), '--steps', '4')).stdout);
+    for (let i = 0; i < 2; i++) expect(g.history[i].loss).toBeCloseTo(cpu.history[i].loss, 3);
+    // extend the webgpu run from its checkpoint (written at step 4) to step 5
+    const more = await lab(...common, '--steps', '5', '--backend', 'webgpu', '--resume');
+    expect(more.code, more.stderr).toBe(0);
+    expect(more.stderr).toMatch(/resumed from .*gpu-ckpt\.safetensors at step 4/);
+    expect(JSON.parse(more.stdout).history.map((h: { step: number }) => h.step)).toEqual([1, 2, 3, 4, 5]);
+    const model = await loadModel(modelFileSet(out));
+    expect(model.config.numLayers).toBe(3);
+    expect(model.tensors.size).toBe(3 + 3 * 9);
+  });
+
+  it('--backend webgpu refuses what is CPU-only, naming it', async () => {
+    const signal = new AbortController().signal;
+    const out = join(dir, 'y.safetensors'), cfg = join(dir, 'two.json');
+    writeFileSync(cfg, JSON.stringify({ numLayers: 2 }));
+    const base = ['--teacher', teacher, '--data', data, '--steps', '1', '--out', out, '--backend', 'webgpu'];
+    await expect(distillCommand.run([...base.slice(0, -1), 'cuda'], signal)).rejects.toThrow(/--backend must be cpu or webgpu, got "cuda"/);
+    await expect(distillCommand.run([...base, '--student-config', cfg, '--lora-rank', '4'], signal)).rejects.toThrow(/LoRA training is CPU-only/);
+    await expect(distillCommand.run([...base, '--student-config', cfg, '--hidden-mse', '0.5'], signal)).rejects.toThrow(/hidden-state MSE loss is CPU-only/);
+    await expect(distillCommand.run([...base, '--from-pruned', 'q8_0'], signal)).rejects.toThrow(/is q8_0: WebGPU training needs an f32 student/);
   });
 
   it('bad input names the problem (in process: usage errors come before any model is read)', async () => {
