@@ -10,6 +10,7 @@ import { Workspace, type EvalRequest, type Which } from '../src/lab/workspace';
 import type { DTypeId } from '../src/model/dtype';
 import { fetchFileSet, fileSetFromFiles, type GenerateOptions, type GenerateStats, type ModelInfo } from '../src/runtime/session';
 import { ModelCache } from '../src/store/cache';
+import type { HealParams, HealStep } from '../src/lab/train';
 import { hfFiles, hfFileUrl, hfSiblings, parseHfRef } from '../src/lab/hf';
 import type { ByteSource } from '../src/io/source';
 
@@ -69,6 +70,10 @@ const api = {
 
   compress(recipe: unknown, data: DataRef | undefined, onProgress?: (p: Progress) => void) {
     return ws.compress(recipe, data, { onProgress, signal: begin() });
+  },
+
+  heal(params: HealParams, data: DataRef | undefined, resume: boolean, onStep?: (s: HealStep) => void, onCheckpoint?: (step: number) => void) {
+    return ws.heal(params, data, { resume, onStep, onCheckpoint, signal: begin() });
   },
 
   evaluate(which: Which, req: EvalRequest, onProgress?: (p: Progress) => void) {

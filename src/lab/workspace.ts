@@ -18,6 +18,7 @@ import type { DataSource } from '../eval/data-source';
 import { EXPORT_FORMATS, type ExportFormatId, type OutFile } from './exports';
 import { sensitivityMap, type SensitivityCell } from './sensitivity';
 import { tar } from './tar';
+import { healModel, healTokens, type HealOptions, type HealParams, type TrainBackend } from './train';
 
 export type Which = 'base' | 'compressed';
 
@@ -99,6 +100,22 @@ export class Workspace {
     this.compressed?.session.dispose();
     this.compressed = { session, summary, recipe };
     return summary;
+  }
+
+  /**
+   * Heal: train the compressed model toward the base (its teacher), checkpoints in IndexedDB under its recipe
+   * hash; the compressed model is then the trained one (the market and exports take it from here).
+   */
+  async heal(params: HealParams, data: DataRef | DataSource | undefined, opts: HealOptions): Promise<{ backend: TrainBackend; steps: number; resumedFrom: number | null; summary: CompressSummary }> {
+    const base = this.session('base'), student = this.session('compressed');
+    const { summary, recipe } = this.compressed!;
+    const tokens = await healTokens(base.tokenizer, dataSource(data));
+    const r = await healModel(base.model, student.model, tokens, summary.recipeHash, params, { ...opts, gpu: opts.gpu ?? base.backend === 'webgpu' });
+    const session = await LabSession.fromModel({ ...r.model, source: { ...r.model.source, name: `${student.model.source.name.replace(/-healed$/, "")}-healed` } }, { maxPositions: base.maxPositions });
+    const next = { ...summary, info: session.info() };
+    student.dispose();
+    this.compressed = { session, summary: next, recipe };
+    return { backend: r.backend, steps: r.history.at(-1)?.step ?? 0, resumedFrom: r.resumedFrom, summary: next };
   }
 
   async evaluate(which: Which, req: EvalRequest, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<Result> {

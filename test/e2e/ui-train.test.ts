@@ -1,0 +1,65 @@
+// The Lab's "Heal / distill" panel in Debian Chromium: load the bundled stories260K, compress it (RTN to q4_0),
+// heal it toward the base for a few updates in the worker (the CPU trainer: q4_0 trains straight-through) with
+// the loss curve drawn live, a checkpoint kept in IndexedDB, then "Resume" continuing from that checkpoint.
+// axe finds no serious violation with the panel filled.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { STORIES } from '../fixtures';
+import { chromiumSuite, startLab, type Lab } from './harness';
+import { screenshot, seriousViolations, waitForOrAlert, watchReloads } from './ui-helpers';
+
+/** "loss A → B after N updates" from the panel. */
+async function lossLine(page: Page): Promise<{ first: number; last: number; steps: number }> {
+  const m = (await page.getByTestId('train-loss').textContent())!.match(/loss (\d+\.\d+) → (\d+\.\d+) after (\d+) updates/);
+  expect(m, 'the loss summary line').not.toBeNull();
+  return { first: Number(m![1]), last: Number(m![2]), steps: Number(m![3]) };
+}
+
+chromiumSuite('Lab heal / distill panel in Chromium', () => {
+  let lab: Lab | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    lab = await startLab('/#/lab');
+    page = lab.page;
+    watchReloads(page, lab.pageErrors, 0);
+    await page.getByRole('button', { name: 'Load bundled model' }).waitFor();
+  });
+
+  afterAll(async () => {
+    await lab?.close();
+  });
+
+  it('compress -> heal with a live loss curve and a checkpoint -> resume from it', async () => {
+    await page.getByRole('button', { name: 'Load bundled model' }).click();
+    await waitForOrAlert(page, 'architecture', 60_000);
+    await expect.poll(() => page.getByText('1. rtn').count()).toBe(1);
+    await page.getByLabel('dtype', { exact: true }).selectOption('q4_0');
+    await page.getByRole('button', { name: 'Run recipe' }).click();
+    await waitForOrAlert(page, 'compressed-ratio', 60_000);
+
+    const panel = page.locator('section[aria-labelledby="train-heading"]');
+    await panel.getByLabel('Updates').fill('8');
+    await panel.getByLabel('Learning rate').fill('0.0005');
+    await panel.getByRole('button', { name: 'Heal' }).click();
+    // the curve is drawn while it trains (before the run ends)
+    await waitForOrAlert(page, 'train-curve', 60_000);
+    expect(await (await waitForOrAlert(page, 'lab-notice', 60_000)).textContent()).toMatch(/^Healed to step 8 on the CPU: /);
+    const first = await lossLine(page);
+    expect(first.steps).toBe(8);
+    expect(first.last).toBeLessThan(first.first);
+    expect(await page.getByRole('img', { name: 'Distillation loss per update' }).locator('path').count()).toBeGreaterThan(0);
+    expect(await page.getByTestId('train-checkpoint').textContent()).toBe('Checkpoint saved at step 8 (cpu)');
+
+    // four more updates from the stored checkpoint: the curve keeps its first 8 points and extends to 12
+    await panel.getByLabel('Updates').fill('12');
+    await panel.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(async () => page.getByTestId('lab-notice').textContent(), { timeout: 60_000 }).toMatch(/^Healed to step 12 on the CPU \(resumed from step 8\)/);
+    const resumed = await lossLine(page);
+    expect(resumed).toMatchObject({ first: first.first, steps: 12 });
+    expect(await page.getByTestId('train-checkpoint').textContent()).toBe('Checkpoint saved at step 12 (cpu)');
+    await screenshot(page, 'ui-train');
+    expect(await seriousViolations(page)).toEqual([]);
+    expect(lab!.pageErrors).toEqual([]);
+  });
+}, [STORIES.reference, STORIES.tinystories]);
