@@ -5,8 +5,12 @@ import { BUNDLED_MODEL } from './lab.svelte';
 import { message } from './worker';
 
 export interface ConstraintRow { task: string; metric: string; op: '>=' | '<='; mode: 'value' | 'fraction_of_base'; amount: number }
+export interface TermRow { task: string; metric: string; weight: number }
 
 export type Fields = Omit<RequestPayload, 'schema' | 'buyer' | 'nonce' | 'timestamp'>;
+
+/** A number input holds a number once filled; empty, Svelte binds null (or it was never set). */
+const given = (x: number | null | undefined): x is number => x !== undefined && x !== null && String(x) !== '';
 
 const hex = (b: ArrayBuffer) => Array.from(new Uint8Array(b), (x) => x.toString(16).padStart(2, '0')).join('');
 
@@ -17,10 +21,19 @@ export class RequestDraft {
   baseBytes = $state<number | undefined>(undefined);
   baseUri = $state('');
   maxBytesOnDisk = $state<number | undefined>(undefined);
+  maxRamBytes = $state<number | undefined>(undefined);
+  /** Speed target: a device class name and at least one tokens-per-second floor; empty class = no target. */
+  deviceClass = $state('');
+  minDecodeTps = $state<number | undefined>(undefined);
+  minPrefillTps = $state<number | undefined>(undefined);
   constraints = $state<ConstraintRow[]>([{ task: 'tinystories', metric: 'perplexity', op: '<=', mode: 'fraction_of_base', amount: 1.1 }]);
-  objective = $state<'smallest_bytes' | 'best_score'>('smallest_bytes');
+  objective = $state<Objective['kind']>('smallest_bytes');
   objectiveTask = $state('tinystories');
   objectiveMetric = $state('perplexity');
+  /** best_score only: a byte budget over which a submission is not eligible. */
+  objectiveMaxBytes = $state<number | undefined>(undefined);
+  terms = $state<TermRow[]>([{ task: 'tinystories', metric: 'perplexity', weight: 1 }]);
+  bytesWeight = $state<number | undefined>(undefined);
   bidAmount = $state(10);
   currency = $state<'TAO' | 'USD'>('USD');
   deadlineEpochs = $state(6);
@@ -57,14 +70,56 @@ export class RequestDraft {
     this.constraints.splice(i, 1);
   }
 
+  addTerm(): void {
+    this.terms.push({ task: 'arc_easy', metric: 'acc_norm', weight: 1 });
+  }
+
+  removeTerm(i: number): void {
+    this.terms.splice(i, 1);
+  }
+
+  /** The hardware target, or undefined when no field of it is filled. */
+  private hardware(): RequestPayload['hardware'] {
+    const speedGiven = given(this.minDecodeTps) || given(this.minPrefillTps);
+    const deviceClass = this.deviceClass.trim();
+    if (speedGiven && !deviceClass) throw new Error('speed: name the device class the tokens-per-second target is for');
+    if (deviceClass && !speedGiven) throw new Error(`speed: give a decode or prefill tokens-per-second floor for "${deviceClass}"`);
+    const hw = {
+      ...(given(this.maxBytesOnDisk) ? { maxBytesOnDisk: Number(this.maxBytesOnDisk) } : {}),
+      ...(given(this.maxRamBytes) ? { maxRamBytes: Number(this.maxRamBytes) } : {}),
+      ...(deviceClass ? {
+        speed: {
+          deviceClass,
+          ...(given(this.minDecodeTps) ? { minDecodeTokensPerSecond: Number(this.minDecodeTps) } : {}),
+          ...(given(this.minPrefillTps) ? { minPrefillTokensPerSecond: Number(this.minPrefillTps) } : {}),
+        },
+      } : {}),
+    };
+    return Object.keys(hw).length ? hw : undefined;
+  }
+
+  private objectiveFields(): Objective {
+    switch (this.objective) {
+      case 'smallest_bytes': return { kind: 'smallest_bytes' };
+      case 'best_score': return {
+        kind: 'best_score', task: this.objectiveTask, metric: this.objectiveMetric,
+        ...(given(this.objectiveMaxBytes) ? { maxBytes: Number(this.objectiveMaxBytes) } : {}),
+      };
+      case 'weighted': return {
+        kind: 'weighted',
+        terms: this.terms.map((t) => ({ task: t.task, metric: t.metric, weight: Number(t.weight) })),
+        ...(given(this.bytesWeight) ? { bytesWeight: Number(this.bytesWeight) } : {}),
+      };
+    }
+  }
+
   /** The payload fields (unsigned); errors in the text fields are reported by name. */
   fields(): Fields {
     const constraints: Constraint[] = this.constraints.map((c) => ({
       task: c.task, metric: c.metric, op: c.op, ...(c.mode === 'value' ? { value: Number(c.amount) } : { fraction_of_base: Number(c.amount) }),
     }));
-    const objective: Objective = this.objective === 'smallest_bytes'
-      ? { kind: 'smallest_bytes' }
-      : { kind: 'best_score', task: this.objectiveTask, metric: this.objectiveMetric };
+    const objective = this.objectiveFields();
+    const hardware = this.hardware();
     const payout = this.payout.split(',').map((x) => x.trim()).filter(Boolean).map(Number);
     if (payout.some((x) => !Number.isFinite(x))) throw new Error(`payout: "${this.payout}" is not a comma-separated list of numbers`);
     let metrics: Record<string, Record<string, number>> | undefined;
@@ -76,7 +131,7 @@ export class RequestDraft {
     return {
       title: this.title.trim(),
       base: { name: this.baseName.trim(), sha256: this.baseSha256.trim().toLowerCase(), bytes: Number(this.baseBytes), ...(this.baseUri.trim() ? { uri: this.baseUri.trim() } : {}), ...(metrics ? { metrics } : {}) },
-      ...(this.maxBytesOnDisk ? { hardware: { maxBytesOnDisk: Number(this.maxBytesOnDisk) } } : {}),
+      ...(hardware ? { hardware } : {}),
       constraints, objective,
       bid: { amount: Number(this.bidAmount), currency: this.currency },
       deadlineEpochs: Number(this.deadlineEpochs),

@@ -120,6 +120,35 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     expect(errors).toEqual([]);
   });
 
+  it('Market: the form posts a RAM bound, a speed target on a device class and a weighted objective', async () => {
+    await page.getByLabel('Title').fill('stories260K for a phone: RAM, speed and a weighted score');
+    await page.getByLabel('Most memory at run time, bytes (optional)').fill('2000000');
+    await page.getByLabel('Min decode tokens/s').fill('50');
+    await page.getByRole('button', { name: 'Sign and post request' }).click();
+    // a floor without the device it is measured on is refused by name, before signing
+    expect(await page.getByRole('alert').textContent()).toContain('speed: name the device class');
+    await page.getByLabel('Device class for speed (optional)').fill('Pixel 8');
+    await page.getByLabel('Rank valid submissions by').selectOption('weighted');
+    await page.getByLabel('Term 1 weight').fill('2');
+    await page.getByRole('button', { name: 'Add term' }).click();
+    await page.getByLabel('Term 2 task').selectOption('arc_easy');
+    await page.getByLabel('Term 2 metric').selectOption('acc_norm');
+    await page.getByLabel('Term 2 weight').fill('0.5');
+    await page.getByLabel('Size weight (optional)').fill('0.25');
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Sign and post request' }).click();
+    await expect.poll(async () => ((await page.getByTestId('posted').textContent()) ?? '').match(/[0-9a-f]{16}/)?.[0], { timeout: 20_000 }).not.toBe(requestId);
+    const id = ((await page.getByTestId('posted').textContent())!.match(/[0-9a-f]{16}/) ?? [''])[0];
+    expect(id).toMatch(/^[0-9a-f]{16}$/);
+    const stored = JSON.parse((await service.market.store.getRequest(id))!.payload);
+    expect(stored.hardware).toEqual({ maxBytesOnDisk: 700000, maxRamBytes: 2000000, speed: { deviceClass: 'Pixel 8', minDecodeTokensPerSecond: 50 } });
+    expect(stored.objective).toEqual({
+      kind: 'weighted', bytesWeight: 0.25,
+      terms: [{ task: 'tinystories', metric: 'perplexity', weight: 2 }, { task: 'arc_easy', metric: 'acc_norm', weight: 0.5 }],
+    });
+    expect(errors).toEqual([]);
+  });
+
   it('Mine: pick the request, search two recipes in the background, submit the best signed, see the verdict', async () => {
     await page.getByRole('link', { name: 'Mine' }).click();
     await page.getByTestId('open-requests').getByRole('button', { name: /stories260K under 700 KB/ }).click();
