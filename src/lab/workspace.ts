@@ -111,7 +111,7 @@ export class Workspace {
     const { summary, recipe } = this.compressed!;
     const tokens = await healTokens(base.tokenizer, dataSource(data));
     const r = await healModel(base.model, student.model, tokens, summary.recipeHash, params, { ...opts, gpu: opts.gpu ?? base.backend === 'webgpu' });
-    const session = await LabSession.fromModel({ ...r.model, source: { ...r.model.source, name: `${student.model.source.name.replace(/-healed$/, "")}-healed` } }, { maxPositions: base.maxPositions });
+    const session = await LabSession.fromModel({ ...r.model, source: { ...r.model.source, name: `${student.model.source.name.replace(/-healed$/, '')}-healed` } }, { maxPositions: base.maxPositions });
     const next = { ...summary, info: session.info() };
     student.dispose();
     this.compressed = { session, summary: next, recipe };
