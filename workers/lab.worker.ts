@@ -6,6 +6,7 @@ import { catalog, type Catalog } from '../src/lab/catalog';
 import type { Progress } from '../src/lab/compress';
 import type { DataRef } from '../src/lab/data';
 import type { ExportFormatId } from '../src/lab/exports';
+import type { MineSearchSpec, SearchCandidate } from '../src/lab/search';
 import { Workspace, type EvalRequest, type Which } from '../src/lab/workspace';
 import type { DTypeId } from '../src/model/dtype';
 import { fetchFileSet, fileSetFromFiles, type GenerateOptions, type GenerateStats, type ModelInfo } from '../src/runtime/session';
@@ -82,6 +83,10 @@ const api = {
 
   generate(which: Which, prompt: string, opts: GenerateOptions, onText?: (text: string) => void): Promise<GenerateStats> {
     return ws.generate(which, prompt, opts, onText, begin());
+  },
+
+  search(spec: MineSearchSpec, onProgress?: (p: Progress) => void, onCandidate?: (c: SearchCandidate) => void) {
+    return ws.search(spec, undefined, { onProgress, onCandidate, signal: begin() });
   },
 
   sensitivity(dtype: DTypeId, data: DataRef | undefined, onProgress?: (p: Progress) => void) {

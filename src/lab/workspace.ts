@@ -16,6 +16,7 @@ import { compressModel, type Progress } from './compress';
 import { dataSource, type DataRef } from './data';
 import type { DataSource } from '../eval/data-source';
 import { EXPORT_FORMATS, type ExportFormatId, type OutFile } from './exports';
+import { mineSearch, type MineSearchOutcome, type MineSearchSpec, type SearchCandidate } from './search';
 import { sensitivityMap, type SensitivityCell } from './sensitivity';
 import { tar } from './tar';
 import { healModel, healTokens, type HealOptions, type HealParams, type TrainBackend } from './train';
@@ -145,6 +146,12 @@ export class Workspace {
 
   generate(which: Which, prompt: string, opts: GenerateOptions, onText?: (t: string) => void, signal?: AbortSignal): Promise<GenerateStats> {
     return this.session(which).generate(prompt, opts, onText, signal);
+  }
+
+  /** The constraint-driven search on the base model (src/lab/search.ts); compress the best to get its artifact. */
+  async search(spec: MineSearchSpec, data: DataRef | DataSource | undefined, opts: { onProgress?: (p: Progress) => void; onCandidate?: (c: SearchCandidate) => void; signal?: AbortSignal }): Promise<MineSearchOutcome> {
+    const base = this.session('base');
+    return mineSearch(base.model, base.tokenizer, await this.baseSha256(opts.signal), dataSource(data), spec, opts);
   }
 
   sensitivity(dtype: DTypeId, data: DataRef | DataSource | undefined, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<SensitivityCell[]> {

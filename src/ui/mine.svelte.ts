@@ -5,11 +5,13 @@ import type { Result } from '../eval/result';
 import { judge, type Verdict } from '../lab/candidate';
 import type { Catalog } from '../lab/catalog';
 import type { Progress } from '../lab/compress';
+import type { MineSearchOutcome, SearchCandidate } from '../lab/search';
 import type { RequestView, SubmissionView } from '../market/client';
 import { signEnvelope, submissionPayload } from '../market/payload';
 import { baseTasks, requiredTasks } from '../market/scoring';
 import type { MarketState } from './market.svelte';
 import { BUNDLED_MODEL } from './lab.svelte';
+import { minePlan, type MinePlan } from './mine-plan';
 import { message, proxy, startLabWorker, type LabRemote } from './worker';
 
 export interface Candidate {
@@ -29,6 +31,13 @@ export class MineState {
   /** Recipe files (static/recipes) to try, in order. */
   recipes = $state<string[]>(['q8_0', 'q4_0-llamacpp', 'hqq-int4']);
   limit = $state(4);
+  /** Search settings: full evaluations, candidates probed, and a wall-clock budget (the state resumes beyond it). */
+  maxFullEvals = $state(3);
+  probeTop = $state(4);
+  budgetSeconds = $state(120);
+  /** The search's full evaluations, live as they land (relative perplexity increase). */
+  searched = $state<SearchCandidate[]>([]);
+  stoppedBy = $state<MineSearchOutcome['stoppedBy'] | null>(null);
   running = $state(false);
   stage = $state<string | null>(null);
   progress = $state<Progress | null>(null);
@@ -48,6 +57,11 @@ export class MineState {
     this.api.catalog().then((c) => (this.catalog = c), (e) => (this.error = `Could not read the recipes: ${message(e)}`));
   }
 
+  /** Search the request's constraints, or the fixed recipe list when the search cannot express them. */
+  get plan(): MinePlan | null {
+    return this.request ? minePlan(this.request.request) : null;
+  }
+
   get openRequests(): RequestView[] {
     return this.market.requests.filter((r) => r.status === 'open');
   }
@@ -59,6 +73,8 @@ export class MineState {
     this.best = null;
     this.submission = null;
     this.warning = null;
+    this.searched = [];
+    this.stoppedBy = null;
   }
 
   /** Load the request's base (its URI, else the bundled demo model) and check it is the model the buyer named. */
@@ -84,7 +100,10 @@ export class MineState {
     this.candidates = [];
     this.best = null;
     this.submission = null;
+    this.searched = [];
+    this.stoppedBy = null;
     const req = r.request;
+    const plan = minePlan(req);
     const tasks = requiredTasks(req);
     const limit = Math.max(1, Math.floor(Number(this.limit) || 1));
     const onProgress = proxy((p: Progress) => (this.progress = p));
@@ -95,22 +114,41 @@ export class MineState {
         this.stage = 'measuring the base model';
         base = await this.api.evaluate('base', { tasks: baseTasks(req), limit }, onProgress);
       }
-      for (const file of this.recipes) {
-        if (this.stopRequested) break;
-        const recipe = catalog.recipes.find((x) => x.file === file);
-        if (!recipe) continue;
-        this.stage = `${recipe.name}: compressing`;
-        const summary = await this.api.compress($state.snapshot(recipe.json), undefined, onProgress);
-        this.stage = `${recipe.name}: evaluating ${tasks.join(', ') || '(size only)'}`;
+      const consider = async (name: string, json: unknown) => {
+        this.stage = `${name}: compressing`;
+        const summary = await this.api.compress(json, undefined, onProgress);
+        this.stage = `${name}: evaluating ${tasks.join(', ') || '(size only)'}`;
         const result = await this.api.evaluate('compressed', { tasks, limit }, onProgress);
         const verdict = judge(req, result, base);
-        const c: Candidate = { recipe: recipe.name, bytes: summary.bytes, result, verdict };
+        const c: Candidate = { recipe: name, bytes: summary.bytes, result, verdict };
         this.candidates = [...this.candidates, c];
         if (verdict.ok && verdict.score !== null && (!this.best || verdict.score > (this.best.verdict.score ?? -Infinity))) {
           this.best = { ...c, artifact: await this.api.artifact('compressed') };
         }
+      };
+      if (plan.kind === 'search') {
+        this.stage = `searching recipes for ${plan.spec.task} perplexity`;
+        // braces: the callback's return value goes back through comlink, and a $state array cannot be cloned
+        const onCandidate = proxy((c: SearchCandidate) => { this.searched = [...this.searched, c]; });
+        const whole = (x: number, min: number) => Math.max(min, Math.floor(Number(x) || min));
+        const out = await this.api.search({
+          ...plan.spec, chunks: limit, maxFullEvals: whole(this.maxFullEvals, 1), probeTop: whole(this.probeTop, 1),
+          budgetSeconds: whole(this.budgetSeconds, 1), key: `mine:${r.id}:${limit}`,
+        }, onProgress, onCandidate);
+        this.searched = out.evaluated;
+        this.stoppedBy = out.stoppedBy;
+        // the search's pick, measured as the market will (every required task, the real artifact's bytes)
+        if (out.best && !this.stopRequested) await consider(out.best.name, out.best.json);
+      } else {
+        for (const file of this.recipes) {
+          if (this.stopRequested) break;
+          const recipe = catalog.recipes.find((x) => x.file === file);
+          if (recipe) await consider(recipe.name, $state.snapshot(recipe.json));
+        }
       }
-      if (!this.best && !this.stopRequested) this.error = 'No recipe met the request; try more recipes or a looser request.';
+      if (!this.best && !this.stopRequested) this.error = plan.kind === 'search'
+        ? 'The search found no recipe that meets the request; allow more evaluations or time (it resumes), or a looser request.'
+        : 'No recipe met the request; try more recipes or a looser request.';
     } catch (e) {
       if (!this.stopRequested) this.error = `The search failed: ${message(e)}`;
     } finally {

@@ -4,8 +4,8 @@
 // Market: a buyer fills the request form (bundled model as base, a "× base" perplexity constraint), signs and
 // posts it; a miner (this process) submits a q8_0 GGUF; the validator re-measures; the buyer previews the
 // winner in the browser (loads it from the blob route, generates, runs a task).
-// Mine: a second miner picks the request, runs two recipes in the background worker, submits the best signed,
-// and sees the validator's verdict. Validator: epochs, verdicts with reasons, the miner's history.
+// Mine: a second miner picks the request, runs the constraint-driven search in the background worker (a request
+// with RAM and speed bounds falls back to the recipe list), submits the best signed, and sees the verdict. Validator: epochs, verdicts with reasons, the miner's history.
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -149,21 +149,29 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     expect(errors).toEqual([]);
   });
 
-  it('Mine: pick the request, search two recipes in the background, submit the best signed, see the verdict', async () => {
+  it('Mine: pick the request, search its constraints in the background, submit the best signed, see the verdict', async () => {
     await page.getByRole('link', { name: 'Mine' }).click();
+    // RAM and speed bounds are beyond the search: that request falls back to the recipe list, and says why
+    await page.getByTestId('open-requests').getByRole('button', { name: /for a phone/ }).click();
+    expect(await page.getByTestId('plan').textContent()).toContain('Fixed recipe list: the search cannot bound RAM or speed');
     await page.getByTestId('open-requests').getByRole('button', { name: /stories260K under 700 KB/ }).click();
-    for (const r of ['hqq-int4']) await page.getByRole('checkbox', { name: r, exact: true }).uncheck();
+    expect(await page.getByTestId('plan').textContent()).toMatch(/Constraint-driven search: recipes under .* with tinystories perplexity at most 10\.0% above the base/);
+    await page.getByLabel('Full evaluations').fill('2');
+    await page.getByLabel('Candidates probed').fill('2');
     await page.getByLabel('Signing account').selectOption({ label: await page.getByLabel('Signing account').locator('option', { hasText: 'Ferdie' }).textContent() as string });
     await page.getByRole('button', { name: 'Start search' }).click();
-    await pollOrAlert(page, () => page.getByTestId('candidates').locator('tbody tr').count(), 2, 120_000);
-    await page.getByRole('button', { name: 'Sign and submit' }).waitFor({ timeout: 30_000 });
-    // the best is the smallest candidate that meets the request (objective: smallest bytes)
+    await pollOrAlert(page, () => page.getByRole('button', { name: 'Sign and submit' }).count(), 1, 120_000);
+    // the search's full evaluations (at most the two asked for), then its pick measured as the validator will
+    const searched = await page.getByTestId('searched').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText)));
+    expect(searched.length).toBeGreaterThan(0);
+    expect(searched.length).toBeLessThanOrEqual(2);
+    expect(searched.some((r) => r[3] === 'yes'), JSON.stringify(searched)).toBe(true);
     const rows = await page.getByTestId('candidates').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText)));
-    const meeting = rows.filter((r) => r[3] === 'yes');
-    expect(meeting.length, JSON.stringify(rows)).toBeGreaterThan(0);
-    const kib = (t: string) => parseFloat(t);
-    const smallest = meeting.sort((a, b) => kib(a[1]) - kib(b[1]))[0][0].replace(/\s*best so far$/, '');
-    expect(await page.getByTestId('best').textContent()).toContain(`Best so far: ${smallest} `);
+    expect(rows).toHaveLength(1);
+    expect(rows[0][3]).toBe('yes');
+    const picked = rows[0][0].replace(/\s*best so far$/, '');
+    expect(searched.map((r) => r[0])).toContain(picked);
+    expect(await page.getByTestId('best').textContent()).toContain(`Best so far: ${picked} `);
     await page.getByRole('button', { name: 'Sign and submit' }).click();
     expect(await (await waitForOrAlert(page, 'verdict', 20_000)).textContent()).toMatch(/pending|validating/);
     const pass = await service.validator.runOnce();

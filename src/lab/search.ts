@@ -1,0 +1,87 @@
+// The constraint-driven search (src/search) in the lab worker, as `lab search` runs it in the CLI
+// (cli/predict-setup.ts): one perplexity task's text, the first half evaluates and the second calibrates and
+// probes; the full evaluation is the relative perplexity increase on the first chunks. Its state lives in
+// IndexedDB under the caller's key, so a search stopped (or a page reloaded) resumes where it was.
+import type { DataSource } from '../eval/data-source';
+import { loadDocs } from '../eval/data-formats';
+import { perplexity } from '../eval/perplexity';
+import { modelBytes, type Model } from '../model/model';
+import type { Tokenizer } from '../model/tokenizer/spec';
+import { calibrationFromTokens } from '../passes/calibration';
+import { prepareBase } from '../predict/signals';
+import { Calibration as CalibrationSpec } from '../recipe/schema';
+import { CpuRuntime } from '../runtime/cpu-reference';
+import { idbJsonStore } from '../search/idb-store';
+import { SearchRequest } from '../search/request';
+import { search } from '../search/search';
+import { searchSpace } from '../search/space';
+import { taskLibrary } from './catalog';
+import type { Progress } from './compress';
+
+export interface MineSearchSpec {
+  /** A perplexity task of the library (its text is what the search measures). */
+  task: string;
+  maxBytes?: number;
+  /** Largest relative perplexity increase allowed (0.1 = 10% worse than the base). */
+  maxIncrease: number;
+  /** Perplexity chunks (of at most 512 tokens) per full evaluation. */
+  chunks: number;
+  maxFullEvals: number;
+  probeTop: number;
+  budgetSeconds?: number;
+  /** IndexedDB key of this search's state (one per request, so picking it again resumes). */
+  key: string;
+}
+
+export interface SearchCandidate { name: string; bytes: number; increase: number; ok: boolean }
+
+export interface MineSearchOutcome {
+  /** The best recipe as a lab.recipe/1 document (what `lab search --out` writes), or null when none met the limits. */
+  best: { name: string; json: unknown } | null;
+  evaluated: SearchCandidate[];
+  stoppedBy: 'done' | 'time';
+}
+
+export async function mineSearch(
+  model: Model, tok: Tokenizer, baseSha: string, data: DataSource, spec: MineSearchSpec,
+  opts: { onProgress?: (p: Progress) => void; onCandidate?: (c: SearchCandidate) => void; signal?: AbortSignal },
+): Promise<MineSearchOutcome> {
+  const task = taskLibrary().get(spec.task);
+  if (!task || task.output_type !== 'loglikelihood_rolling') throw new Error(`search task "${spec.task}" is not a perplexity task of the library`);
+  opts.onProgress?.({ stage: `reading ${spec.task}`, done: 0, total: 1 });
+  const text = (await loadDocs(data, task.data)).map((d) => String(d.text ?? '')).join('\n\n').replace(/\r\n/g, '\n');
+  const tokens = tok.encode(text);
+  const half = Math.floor(tokens.length / 2);
+  const c = CalibrationSpec.parse({});
+  const calibration = calibrationFromTokens(tokens.slice(half), c.sequences, c.length, c.seed, tok.bosId, `${spec.task} (second half)`);
+  const probe = calibrationFromTokens(tokens.slice(half), 2, 256, c.seed + 6, tok.bosId, `${spec.task} (second half, probe)`);
+  const signals = await prepareBase(model, calibration, probe, { signal: opts.signal, onProgress: opts.onProgress });
+  const ctx = Math.min(task.context_length, 512);
+  const ppl = async (m: Model, signal?: AbortSignal) =>
+    (await perplexity(new CpuRuntime(m, { maxPositions: ctx }), tokens, { contextLength: ctx, maxChunks: spec.chunks, bosId: tok.bosId, signal })).ppl;
+  const basePpl = await ppl(model, opts.signal);
+  const target = `${spec.task}:ppl`;
+  const request = SearchRequest.parse({ maxBytes: spec.maxBytes, limits: [{ target, max: spec.maxIncrease }], objective: target });
+  const candidates = searchSpace(model, signals, request.maxBytes);
+  const evaluated: SearchCandidate[] = [];
+  const r = await search({
+    base: signals, baseId: baseSha, request, candidates, calibration, store: idbJsonStore(), key: spec.key,
+    probeTop: spec.probeTop, maxFullEvals: spec.maxFullEvals, budgetSeconds: spec.budgetSeconds, signal: opts.signal, onProgress: opts.onProgress,
+    evaluate: async (m, signal) => {
+      const increase = (await ppl(m, signal)) / basePpl - 1;
+      // live best-so-far: every full evaluation is reported as it lands (the search keeps its own order)
+      const cand = { name: `evaluation ${evaluated.length + 1}`, bytes: modelBytes(m), increase, ok: increase <= spec.maxIncrease && (spec.maxBytes === undefined || modelBytes(m) <= spec.maxBytes) };
+      evaluated.push(cand);
+      opts.onCandidate?.(cand);
+      return { [target]: increase };
+    },
+  });
+  // the final list is the state's (named, and including evaluations of a resumed run's earlier sessions)
+  const best = r.best && (({ schema, name, description, calibration: cal, passes }) =>
+    ({ name, json: { schema, name, description, calibration: cal, passes: passes.map((p) => ({ pass: p.pass, params: p.params })) } }))(r.best.recipe);
+  return {
+    best,
+    evaluated: r.evaluated.map((e) => ({ name: e.name, bytes: e.bytes ?? 0, increase: e.measured?.[target] ?? NaN, ok: (e.measured?.[target] ?? Infinity) <= spec.maxIncrease })),
+    stoppedBy: r.stoppedBy,
+  };
+}

@@ -1,0 +1,27 @@
+// What of a request the constraint-driven search can express (src/lab/search.ts): a byte bound and "× base"
+// upper bounds on one task's perplexity. Anything else (RAM, speed, value thresholds, other metrics) falls
+// back to the fixed recipe list, and the reason is shown on the page.
+import type { RequestPayload } from '../market/schema';
+import type { MineSearchSpec } from '../lab/search';
+
+export type MinePlan =
+  | { kind: 'search'; spec: Omit<MineSearchSpec, 'chunks' | 'maxFullEvals' | 'probeTop' | 'budgetSeconds' | 'key'> }
+  | { kind: 'recipes'; reason: string };
+
+export function minePlan(req: RequestPayload): MinePlan {
+  const hw = req.hardware;
+  if (hw?.maxRamBytes !== undefined || hw?.speed) return { kind: 'recipes', reason: 'the search cannot bound RAM or speed' };
+  const ppl = req.constraints.filter((c) => c.metric === 'perplexity' && c.op === '<=' && c.fraction_of_base !== undefined);
+  if (ppl.length === 0 || ppl.length !== req.constraints.length) {
+    return { kind: 'recipes', reason: 'the search expresses only "perplexity <= × base" constraints' };
+  }
+  const tasks = new Set(ppl.map((c) => c.task));
+  if (tasks.size > 1) return { kind: 'recipes', reason: 'the search measures one task\'s perplexity' };
+  const [task] = tasks;
+  const o = req.objective;
+  if (o.kind === 'weighted' || (o.kind === 'best_score' && (o.task !== task || o.metric !== 'perplexity'))) {
+    return { kind: 'recipes', reason: 'the search minimises that task\'s perplexity, not this objective' };
+  }
+  const maxBytes = o.kind === 'best_score' && o.maxBytes !== undefined ? Math.min(o.maxBytes, hw?.maxBytesOnDisk ?? Infinity) : hw?.maxBytesOnDisk;
+  return { kind: 'search', spec: { task, maxBytes, maxIncrease: Math.min(...ppl.map((c) => c.fraction_of_base!)) - 1 } };
+}
