@@ -172,6 +172,17 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     const picked = rows[0][0].replace(/\s*best so far$/, '');
     expect(searched.map((r) => r[0])).toContain(picked);
     expect(await page.getByTestId('best').textContent()).toContain(`Best so far: ${picked} `);
+    // the search's state is in this browser's IndexedDB under the request (what a restarted search resumes from)
+    const saved = await page.evaluate((key) => new Promise<string[]>((resolve, reject) => {
+      const open = indexedDB.open('lab-search');
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const get = open.result.transaction('documents').objectStore('documents').get(key);
+        get.onsuccess = () => resolve(((get.result?.candidates ?? []) as { name: string; stage: string }[]).filter((c) => c.stage === 'evaluated').map((c) => c.name));
+        get.onerror = () => reject(get.error);
+      };
+    }), `mine:${requestId}:4`);
+    expect(saved.sort()).toEqual(searched.map((r) => r[0]).sort());
     await page.getByRole('button', { name: 'Sign and submit' }).click();
     expect(await (await waitForOrAlert(page, 'verdict', 20_000)).textContent()).toMatch(/pending|validating/);
     const pass = await service.validator.runOnce();
