@@ -9,7 +9,7 @@ import { modelBytes, type Model } from '../model/model';
 import type { Tokenizer } from '../model/tokenizer/spec';
 import { calibrationFromTokens } from '../passes/calibration';
 import { prepareBase } from '../predict/signals';
-import { Calibration as CalibrationSpec } from '../recipe/schema';
+import { Calibration as CalibrationSpec, type NormalizedRecipe } from '../recipe/schema';
 import { CpuRuntime } from '../runtime/cpu-reference';
 import { idbJsonStore } from '../search/idb-store';
 import { SearchRequest } from '../search/request';
@@ -33,10 +33,14 @@ export interface MineSearchSpec {
   key: string;
 }
 
-export interface SearchCandidate { name: string; bytes: number; increase: number; ok: boolean }
+export interface SearchCandidate {
+  name: string; bytes: number; increase: number; ok: boolean;
+  /** The recipe as a lab.recipe/1 document (in the outcome; live reports come before the search names them). */
+  json?: unknown;
+}
 
 export interface MineSearchOutcome {
-  /** The best recipe as a lab.recipe/1 document (what `lab search --out` writes), or null when none met the limits. */
+  /** The search's best (least perplexity within the limits) as a lab.recipe/1 document, or null when none met them. */
   best: { name: string; json: unknown } | null;
   evaluated: SearchCandidate[];
   stoppedBy: 'done' | 'time';
@@ -77,11 +81,16 @@ export async function mineSearch(
     },
   });
   // the final list is the state's (named, and including evaluations of a resumed run's earlier sessions)
-  const best = r.best && (({ schema, name, description, calibration: cal, passes }) =>
-    ({ name, json: { schema, name, description, calibration: cal, passes: passes.map((p) => ({ pass: p.pass, params: p.params })) } }))(r.best.recipe);
   return {
-    best,
-    evaluated: r.evaluated.map((e) => ({ name: e.name, bytes: e.bytes ?? 0, increase: e.measured?.[target] ?? NaN, ok: (e.measured?.[target] ?? Infinity) <= spec.maxIncrease })),
+    best: r.best && { name: r.best.name, json: recipeDocument(r.best.recipe) },
+    evaluated: r.evaluated.map((e) => ({
+      name: e.name, bytes: e.bytes ?? 0, increase: e.measured?.[target] ?? NaN, ok: (e.measured?.[target] ?? Infinity) <= spec.maxIncrease, json: recipeDocument(e.recipe),
+    })),
     stoppedBy: r.stoppedBy,
   };
+}
+
+/** What `lab search --out` writes: the recipe's own fields, without what normalizing added to each pass. */
+function recipeDocument({ schema, name, description, calibration, passes }: NormalizedRecipe): unknown {
+  return { schema, name, description, calibration, passes: passes.map((p) => ({ pass: p.pass, params: p.params })) };
 }

@@ -137,8 +137,11 @@ export class MineState {
         }, onProgress, onCandidate);
         this.searched = out.evaluated;
         this.stoppedBy = out.stoppedBy;
-        // the search's pick, measured as the market will (every required task, the real artifact's bytes)
-        if (out.best && !this.stopRequested) await consider(out.best.name, out.best.json);
+        // the search minimises perplexity; a request ranked by size wants the smallest that met the limits.
+        // The pick is then measured as the market will (every required task, the real artifact's bytes).
+        const smallest = out.evaluated.filter((c) => c.ok).sort((a, b) => a.bytes - b.bytes)[0];
+        const pick = req.objective.kind === 'smallest_bytes' && smallest ? { name: smallest.name, json: smallest.json } : out.best;
+        if (pick && !this.stopRequested) await consider(pick.name, pick.json);
       } else {
         for (const file of this.recipes) {
           if (this.stopRequested) break;
