@@ -1,7 +1,7 @@
 // Calibration statistics from real activations: run the CPU reference over the calibration sequences and
 // accumulate, per linear layer, what the quantizers need (the Hessian X^T X for GPTQ, mean |x| per input
 // channel for AWQ and Wanda's ||x||). Accumulated in float64 so long calibration sets do not lose precision.
-import { throwIfAborted } from '../io/errors';
+import { cancelPoint } from './cancel-point';
 import type { Model } from '../model/model';
 import { CpuRuntime } from '../runtime/cpu-reference';
 import type { Calibration, PassContext } from './pass';
@@ -57,7 +57,7 @@ export async function collectLinearStats(
   };
   const rt = new CpuRuntime(model, { observe, maxPositions: Math.max(...calibration.sequences.map((s) => s.length)) });
   for (const [i, seq] of calibration.sequences.entries()) {
-    throwIfAborted(opts.signal);
+    await cancelPoint(opts.signal);
     rt.reset();
     rt.forwardSync(seq);
     opts.onProgress?.({ stage: 'calibration', done: i + 1, total: calibration.sequences.length });

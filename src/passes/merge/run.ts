@@ -1,7 +1,7 @@
 // Runs a merge plan tensor by tensor: read one tensor from each input, decode to f32, merge, encode, hand
 // the result on, forget it. Peak memory is a few tensors, never a model, whatever the models' size; the
 // meter counts those bytes so tests can hold the merge to it.
-import { throwIfAborted } from '../../io/errors';
+import { cancelPoint } from '../cancel-point';
 import { encode } from '../../model/dtype';
 import { checkComplete, type Model } from '../../model/model';
 import { makeTensor, toFloat32, type Tensor } from '../../model/tensor';
@@ -38,7 +38,7 @@ export async function* runMerge(plan: MergePlan, opts: RunOptions = {}): AsyncGe
   const meter = opts.meter ?? new MemoryMeter();
   const total = plan.jobs.length;
   for (const [k, job] of plan.jobs.entries()) {
-    throwIfAborted(opts.signal);
+    await cancelPoint(opts.signal);
     const inputs = [];
     for (const x of job.inputs) {
       const raw = await x.store.load(x.name);

@@ -6,7 +6,7 @@
 // equal sparsity: round(sparsity * inputs) per output row (N:M: M - N of every M consecutive inputs).
 import { inverseCholeskyUpper } from '../linalg';
 import { z } from 'zod';
-import { throwIfAborted } from '../../io/errors';
+import { cancelPoint } from '../cancel-point';
 import type { Model } from '../../model/model';
 import { EMBED, LM_HEAD } from '../../model/names';
 import { f32Tensor, toFloat32, type Tensor } from '../../model/tensor';
@@ -162,7 +162,7 @@ export async function pruneTensors(
   const tensors = new Map(model.tensors);
   let done = 0;
   for (const [name, target] of plan) {
-    throwIfAborted(ctx.signal);
+    await cancelPoint(ctx.signal);
     const t = model.tensors.get(name)!;
     const out = await prune(t, toFloat32(t), target);
     const pruned = out instanceof Float32Array ? f32Tensor(name, t.shape, out) : out;

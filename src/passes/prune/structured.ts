@@ -12,7 +12,7 @@
 //   layer:         block influence (ShortGPT, Men et al. 2024): mean over tokens of 1 - cos(x_in, x_out)
 // The residual stream for block influence is rebuilt from the observed inputs of o_proj and down_proj, so the
 // CPU reference needs no extra hook.
-import { throwIfAborted } from '../../io/errors';
+import { cancelPoint } from '../cancel-point';
 import { byteSize } from '../../model/dtype';
 import { validateConfig, type ModelConfig } from '../../model/config';
 import type { Model } from '../../model/model';
@@ -40,12 +40,12 @@ export async function structuredStats(model: Model, calibration: Calibration, ct
   let byCalib = cache.get(model);
   if (!byCalib) cache.set(model, (byCalib = new WeakMap()));
   let s = byCalib.get(calibration);
-  if (!s) byCalib.set(calibration, (s = collect(model, calibration, ctx)));
+  if (!s) byCalib.set(calibration, (s = await collect(model, calibration, ctx)));
   return s;
 }
 const cache = new WeakMap<Model, WeakMap<Calibration, StructuredStats>>();
 
-function collect(model: Model, calibration: Calibration, ctx: PassContext): StructuredStats {
+async function collect(model: Model, calibration: Calibration, ctx: PassContext): Promise<StructuredStats> {
   const c = model.config, D = c.hiddenSize, hd = c.headDim, group = c.numHeads / c.numKvHeads;
   const wo = Array.from({ length: c.numLayers }, (_, l) => toFloat32(model.tensors.get(layerName(l, 'self_attn.o_proj.weight'))!));
   const wdown = Array.from({ length: c.numLayers }, (_, l) => toFloat32(model.tensors.get(layerName(l, 'mlp.down_proj.weight'))!));
@@ -118,7 +118,7 @@ function collect(model: Model, calibration: Calibration, ctx: PassContext): Stru
   const table = toFloat32(model.tensors.get(EMBED)!);
   const rt = new CpuRuntime(model, { observe, maxPositions: Math.max(...calibration.sequences.map((q) => q.length)) });
   for (const [i, seq] of calibration.sequences.entries()) {
-    throwIfAborted(ctx.signal);
+    await cancelPoint(ctx.signal);
     x = embed(table, seq, D, c.vocabSize);
     rt.reset();
     rt.forwardSync(seq, { lastOnly: true });

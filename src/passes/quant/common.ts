@@ -2,7 +2,7 @@
 // block fits), the affine grid each block format stores (x = scale * level + offset), packing levels into
 // the formats' bytes, and the proxy loss tr((W - Q) H (W - Q)^T) that GPTQ and AWQ minimise.
 import { z } from 'zod';
-import { throwIfAborted } from '../../io/errors';
+import { cancelPoint } from '../cancel-point';
 import { DTYPES, encode, type DTypeId } from '../../model/dtype';
 import { INT_GROUPS, intId, packIntBlock, parseIntId, storedScaleOffset } from '../../model/dtypes/intn';
 import { view } from '../../model/dtypes/traits';
@@ -75,7 +75,7 @@ export async function quantizeTensors(
   const tensors = new Map(model.tensors);
   let done = 0;
   for (const [name, dtype] of plan) {
-    throwIfAborted(ctx.signal);
+    await cancelPoint(ctx.signal);
     tensors.set(name, await quantize(model.tensors.get(name)!, dtype));
     ctx.onProgress?.({ stage, done: ++done, total: plan.size });
   }

@@ -4,7 +4,7 @@
 // measures one dtype per tensor and scales it to the others by the tensor's proxy loss (squared output error
 // for linears, squared weight error for the embedding): to second order the KLD is a quadratic form in the
 // weight error, so it grows in proportion to such squared errors.
-import { throwIfAborted } from '../../io/errors';
+import { cancelPoint } from '../cancel-point';
 import { byteSize, type DTypeId } from '../../model/dtype';
 import type { Model } from '../../model/model';
 import { numel, toFloat32, type Tensor } from '../../model/tensor';
@@ -40,7 +40,7 @@ export async function measureSensitivity(
 ): Promise<SensitivityEntry[]> {
   const out: SensitivityEntry[] = [];
   for (const [i, { tensor, dtype }] of pairs.entries()) {
-    throwIfAborted(ctx.signal);
+    await cancelPoint(ctx.signal);
     const t = model.tensors.get(tensor);
     if (!t) throw new Error(`sensitivity: no tensor ${tensor}`);
     const tensors = new Map(model.tensors).set(tensor, quantize(t, dtype));
