@@ -13,7 +13,7 @@ import { writeLabArtifact } from '../../src/io/lab-artifact';
 import { modelBytes, modelParams, type Model } from '../../src/model/model';
 import { toFloat32 } from '../../src/model/tensor';
 import { calibrationFromTokens } from '../../src/passes/calibration';
-import { distillTrainer, StudentConfig, studentFromScratch, studentFromTeacher, windowBatches } from '../../src/passes/distill/index';
+import { distillTrainer, stepLine, StudentConfig, studentFromScratch, studentFromTeacher, windowBatches } from '../../src/passes/distill/index';
 import type { StepInfo } from '../../src/passes/distill/index';
 import { isLinearWeight } from '../../src/passes/quant/common';
 import { runRecipe } from '../../src/recipe/runner';
@@ -57,11 +57,6 @@ function gpuUnsupported(student: Model, loraRank: number | undefined, hiddenMse:
   if (stored) return `student tensor ${stored.name} is ${stored.dtype}: WebGPU training needs an f32 student (quantized/half training is CPU-only); use --backend cpu`;
   return undefined;
 }
-
-const stepLine = (s: StepInfo, tokensPerSecond: number) =>
-  `step ${String(s.step).padStart(String(s.steps).length)}/${s.steps} loss ${s.loss.toFixed(4)}` +
-  ` (${Object.entries(s.parts).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}) lr ${s.lr.toExponential(2)}` +
-  ` |g| ${s.gradNorm.toFixed(3)} ${tokensPerSecond.toFixed(0)} tok/s`;
 
 export const distillCommand: Command = {
   usage: '--teacher <model> (--student-config cfg.json [--init teacher|scratch] | --from-pruned <recipe> | --student <model>) --data text.txt --steps N ' +

@@ -50,9 +50,9 @@ export interface TrainBatch {
 export interface StepLoss {
   /** ceWeight * ce + klWeight * kl over the step's micro-batches (before the update). */
   loss: number;
-  /** Mean next-token cross-entropy over rows with a target (NaN without targets). */
+  /** Mean next-token cross-entropy over rows with a target (NaN without targets or at weight 0). */
   ce: number;
-  /** Mean T^2 KL(teacher || student) over rows (NaN without teacher logits). */
+  /** Mean T^2 KL(teacher || student) over rows (NaN without teacher logits or at weight 0). */
   kl: number;
 }
 
@@ -162,8 +162,10 @@ export class GpuTrainer {
       if (checked[i].ceRows > 0) ceSum += sum(ce);
       if (checked[i].klRows > 0) klSum += sum(kl);
     }
-    const ce = ceRows > 0 ? ceSum / ceRows : NaN, kl = klRows > 0 ? klSum / klRows : NaN;
-    return { ce, kl, loss: (ceRows > 0 ? this.loss.ce * ce : 0) + (klRows > 0 ? this.loss.kl * kl : 0) };
+    // a term with weight 0 is not computed at all: NaN, so progress shows only the terms the loss has
+    const hasCe = ceRows > 0 && this.loss.ce > 0, hasKl = klRows > 0 && this.loss.kl > 0;
+    const ce = hasCe ? ceSum / ceRows : NaN, kl = hasKl ? klSum / klRows : NaN;
+    return { ce, kl, loss: (hasCe ? this.loss.ce * ce : 0) + (hasKl ? this.loss.kl * kl : 0) };
   }
 
   /** One optimizer step at learning rate lr over the micro-batches. */

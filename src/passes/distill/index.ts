@@ -1,6 +1,7 @@
 // Distillation and healing: training on the CPU reference (ops/ holds every op's forward and backward).
 export { fineTune, type FineTuneOptions } from './finetune';
 export { Trainer, TrainConfig, type StepInfo, type RunOptions } from './trainer';
+export { lossTerms, lossText, stepLine } from './step-line';
 export { fullTrainable, fakeQuantize, type Trainable } from './trainable';
 export { loraTrainable, type LoraOptions } from './lora';
 export { crossEntropyObjective, distillObjective, type Objective, type DistillLoss } from './objective';

@@ -5,6 +5,7 @@ import type { Tensor } from '../../model/tensor';
 import type { PassContext } from '../pass';
 import { sequenceBatches } from './batches';
 import { distillTrainer, DistillParams } from './distill';
+import { lossText } from './step-line';
 
 /**
  * The teacher: 'base' is the recipe's input model, 'previous' the model before the previous step (what a
@@ -38,7 +39,7 @@ export async function distillOnCalibration(
     signal: ctx.signal,
     onStep: (s) => {
       if (s.step === 1) first.loss = s.loss;
-      ctx.onProgress?.({ stage: `${pass} loss ${s.loss.toFixed(4)}`, done: s.step, total: s.steps });
+      ctx.onProgress?.({ stage: `${pass} ${lossText(s)}`, done: s.step, total: s.steps });
     },
   });
   const last = trainer.history.at(-1)!;
