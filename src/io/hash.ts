@@ -15,3 +15,10 @@ export async function sha256Hex(src: ByteSource, signal?: AbortSignal): Promise<
 }
 
 export const sha256OfBytes = (bytes: Uint8Array) => bytesToHex(sha256(bytes));
+
+/** sha256 of byte parts written back to back, without joining them. */
+export function sha256OfParts(parts: readonly Uint8Array[]): string {
+  const h = sha256.create();
+  for (const p of parts) h.update(p);
+  return bytesToHex(h.digest());
+}

@@ -7,17 +7,26 @@ import type { Tensor } from '../model/tensor';
 import type { TokenizerSpec } from '../model/tokenizer/spec';
 import { FormatError, type LoadOptions } from './errors';
 import { readSafetensorsHeader, readShard } from './safetensors';
-import { writeSafetensors } from './safetensors-writer';
+import { safetensorsParts, writeSafetensors } from './safetensors-writer';
 import type { ByteSource } from './source';
 
 export function writeLabArtifact(model: Model): Uint8Array {
+  return writeSafetensors(model.tensors.values(), labMetadata(model));
+}
+
+/** The same bytes as parts (header, then each tensor's own bytes), for files too big for one buffer. */
+export function labArtifactParts(model: Model): Uint8Array[] {
+  return safetensorsParts(model.tensors.values(), labMetadata(model));
+}
+
+function labMetadata(model: Model): Record<string, string> {
   const tok = model.tokenizer;
   const tokenizer = tok?.kind === 'spm' ? { ...tok, scores: Array.from(tok.scores) } : tok;
-  return writeSafetensors(model.tensors.values(), {
+  return {
     format: 'lab',
     'lab.config': JSON.stringify(model.config),
     ...(tokenizer ? { 'lab.tokenizer': JSON.stringify(tokenizer) } : {}),
-  });
+  };
 }
 
 export async function readLabArtifact(src: ByteSource, opts: LoadOptions = {}): Promise<Model> {

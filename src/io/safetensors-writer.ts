@@ -8,6 +8,14 @@ import type { Tensor } from '../model/tensor';
  * and shape go into the `lab.tensors` metadata entry, which our reader honours.
  */
 export function writeSafetensors(tensors: Iterable<Tensor>, metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
+  const parts = safetensorsParts(tensors, metadata);
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.byteLength), 0);
+  return out;
+}
+
+/** The same file as byte parts (header, then each tensor's bytes as stored), never joined: any size. */
+export function safetensorsParts(tensors: Iterable<Tensor>, metadata: Record<string, string> = { format: 'pt' }): Uint8Array[] {
   const list = [...tensors];
   const quantized: Record<string, { dtype: string; shape: readonly number[] }> = {};
   const header: Record<string, unknown> = {};
@@ -23,13 +31,8 @@ export function writeSafetensors(tensors: Iterable<Tensor>, metadata: Record<str
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((json.length + 8) % 8)) % 8);
   const head = new TextEncoder().encode(json);
-  const out = new Uint8Array(8 + head.byteLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(head.byteLength), true);
-  out.set(head, 8);
-  let p = 8 + head.byteLength;
-  for (const t of list) {
-    out.set(t.data, p);
-    p += t.data.byteLength;
-  }
-  return out;
+  const first = new Uint8Array(8 + head.byteLength);
+  new DataView(first.buffer).setBigUint64(0, BigInt(head.byteLength), true);
+  first.set(head, 8);
+  return [first, ...list.map((t) => t.data)];
 }

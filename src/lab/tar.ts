@@ -40,16 +40,30 @@ function header(path: string, size: number, mtime: number): Uint8Array {
   return h;
 }
 
+/** A file given as byte parts written back to back (an exporter's ExportFile). */
+export interface TarPartsEntry { path: string; parts: readonly Uint8Array[]; bytes: number }
+
+const ZEROS = new Uint8Array(2 * BLOCK);
+
+/**
+ * The archive as byte parts: each header, the file's own parts, its padding, then the two zero blocks that
+ * end it. Nothing is joined, so an archive larger than any one ArrayBuffer goes straight into a Blob.
+ */
+export function tarParts(entries: readonly TarPartsEntry[], mtime = 0): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const e of entries) {
+    out.push(header(e.path, e.bytes, mtime), ...e.parts);
+    const pad = (BLOCK - (e.bytes % BLOCK)) % BLOCK;
+    if (pad) out.push(ZEROS.subarray(0, pad));
+  }
+  out.push(ZEROS);
+  return out;
+}
+
 /** The entries as one ustar archive; `mtime` in seconds (fixed by default, so equal input gives equal bytes). */
 export function tar(entries: readonly TarEntry[], mtime = 0): Uint8Array {
-  const size = entries.reduce((s, e) => s + BLOCK + Math.ceil(e.bytes.byteLength / BLOCK) * BLOCK, 2 * BLOCK);
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const e of entries) {
-    out.set(header(e.path, e.bytes.byteLength, mtime), at);
-    at += BLOCK;
-    out.set(e.bytes, at);
-    at += Math.ceil(e.bytes.byteLength / BLOCK) * BLOCK;
-  }
-  return out; // the two zero blocks that end the archive are already zeros
+  const parts = tarParts(entries.map((e) => ({ path: e.path, parts: [e.bytes], bytes: e.bytes.byteLength })), mtime);
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.byteLength, 0));
+  parts.reduce((at, p) => (out.set(p, at), at + p.byteLength), 0);
+  return out;
 }

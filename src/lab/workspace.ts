@@ -3,8 +3,8 @@
 // exposes them through comlink. Results are plain data (they cross the worker boundary).
 import { evaluate } from '../eval/evaluate';
 import type { Result } from '../eval/result';
-import { sha256Hex, sha256OfBytes } from '../io/hash';
-import { writeLabArtifact } from '../io/lab-artifact';
+import { sha256Hex, sha256OfParts } from '../io/hash';
+import { labArtifactParts } from '../io/lab-artifact';
 import type { FileSet } from '../io/source';
 import { DTYPES, type DTypeId } from '../model/dtype';
 import { modelBytes } from '../model/model';
@@ -15,10 +15,10 @@ import { taskLibrary } from './catalog';
 import { compressModel, type Progress } from './compress';
 import { dataSource, type DataRef } from './data';
 import type { DataSource } from '../eval/data-source';
-import { EXPORT_FORMATS, type ExportFormatId, type OutFile } from './exports';
+import { blobOf, EXPORT_FORMATS, type ExportFile, type ExportFormatId } from './exports';
 import { mineSearch, type MineSearchOutcome, type MineSearchSpec, type SearchCandidate } from './search';
 import { sensitivityMap, type SensitivityCell } from './sensitivity';
-import { tar } from './tar';
+import { tarParts } from './tar';
 import { healModel, healTokens, type HealOptions, type HealParams, type TrainBackend } from './train';
 
 export type Which = 'base' | 'compressed';
@@ -44,6 +44,7 @@ export interface EvalRequest {
   kld?: boolean;
 }
 
+const partsBytes = (parts: readonly Uint8Array[]) => parts.reduce((s, p) => s + p.byteLength, 0);
 const stemOf = (name: string) => name.replace(/\.(gguf|safetensors|bin)$/i, '').replace(/[^\w.-]+/g, '_') || 'model';
 
 export class Workspace {
@@ -130,15 +131,15 @@ export class Workspace {
     if (tasks.length === 0 && !req.kld) throw new Error('choose at least one task to evaluate');
     const base = which === 'compressed' && req.kld ? this.session('base') : null;
     const kldTask = library.get('tinystories') ?? tasks.find((t) => t.output_type === 'loglikelihood_rolling');
-    const artifact = which === 'compressed' ? writeLabArtifact(s.model) : null;
+    const artifact = which === 'compressed' ? labArtifactParts(s.model) : null;
     // yielding: on the CPU reference a cancel would otherwise wait for the whole evaluation
     return evaluate({
       model: s.model, runtime: yielding(s.runtime), tokenizer: s.tokenizer, tasks, data: dataSource(req.data), limit: req.limit,
       seed: req.seed ?? '0', host: 'browser', adapter: s.backend,
       base: base ? { runtime: yielding(base.runtime), name: base.model.source.name, sha256: await this.baseSha256(opts.signal) } : undefined,
       kldTask, kldChunks: 2,
-      artifactSha256: artifact ? sha256OfBytes(artifact) : which === 'base' ? await this.baseSha256(opts.signal) : null,
-      bytesOnDisk: artifact?.byteLength ?? modelBytes(s.model),
+      artifactSha256: artifact ? sha256OfParts(artifact) : which === 'base' ? await this.baseSha256(opts.signal) : null,
+      bytesOnDisk: artifact ? partsBytes(artifact) : modelBytes(s.model),
       recipeHash: which === 'compressed' ? this.compressed!.summary.recipeHash : null,
       signal: opts.signal, onProgress: opts.onProgress,
     });
@@ -160,35 +161,48 @@ export class Workspace {
     return sensitivityMap(s.model, s.tokenizer, dataSource(data), { dtype, ...opts });
   }
 
-  async exportFiles(which: Which, format: ExportFormatId): Promise<OutFile[]> {
+  async exportFiles(which: Which, format: ExportFormatId): Promise<ExportFile[]> {
     const f = EXPORT_FORMATS[format];
     if (!f) throw new Error(`unknown export format "${format}" (known: ${Object.keys(EXPORT_FORMATS).join(', ')})`);
     const s = this.session(which);
     return f.files(s.model, stemOf(s.model.source.name));
   }
 
-  /** What one click downloads: the single file, or a folder format as one .tar named after the model. */
-  async exportDownload(which: Which, format: ExportFormatId): Promise<OutFile & { files: string[] }> {
+  /**
+   * What one click downloads: the single file, or a folder format as one .tar named after the model; a Blob
+   * of the parts (a Blob crosses to the page without a copy and may be larger than any ArrayBuffer).
+   */
+  async exportDownload(which: Which, format: ExportFormatId): Promise<{ path: string; blob: Blob; bytes: number; files: string[] }> {
     const files = await this.exportFiles(which, format);
     const paths = files.map((f) => f.path);
-    if (files.length === 1) return { ...files[0], files: paths };
-    return { path: `${stemOf(this.session(which).model.source.name)}-${format}.tar`, bytes: tar(files), files: paths };
+    const one = files.length === 1
+      ? { path: files[0].path, parts: files[0].parts }
+      : { path: `${stemOf(this.session(which).model.source.name)}-${format}.tar`, parts: tarParts(files) };
+    return { path: one.path, blob: blobOf(one.parts), bytes: partsBytes(one.parts), files: paths };
   }
 
-  /** The self-contained artifact the market takes (lab .safetensors), with its sha256. */
-  artifact(which: Which): { name: string; bytes: Uint8Array; sha256: string; recipe: unknown } {
+  /** The self-contained artifact the market takes (lab .safetensors) as byte parts, with its sha256. */
+  private artifactParts(which: Which): { name: string; parts: Uint8Array[]; sha256: string } {
     const s = this.session(which);
-    const bytes = writeLabArtifact(s.model);
-    return { name: `${stemOf(s.model.source.name)}.safetensors`, bytes, sha256: sha256OfBytes(bytes), recipe: which === 'compressed' ? this.compressed!.recipe : null };
+    const parts = labArtifactParts(s.model);
+    return { name: `${stemOf(s.model.source.name)}.safetensors`, parts, sha256: sha256OfParts(parts) };
+  }
+
+  /** The self-contained artifact the market takes (lab .safetensors) in one buffer, with its sha256. */
+  artifact(which: Which): { name: string; bytes: Uint8Array; sha256: string; recipe: unknown } {
+    const { name, parts, sha256 } = this.artifactParts(which);
+    const bytes = new Uint8Array(partsBytes(parts));
+    parts.reduce((at, p) => (bytes.set(p, at), at + p.byteLength), 0);
+    return { name, bytes, sha256, recipe: which === 'compressed' ? this.compressed!.recipe : null };
   }
 
   /** Keep the model in IndexedDB (as the lab artifact) so it loads again without a download. */
   async saveToCache(which: Which, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<StoredEntry> {
-    const a = this.artifact(which);
+    const a = this.artifactParts(which);
     const cache = await ModelCache.open();
     try {
       const summary = which === 'compressed' ? this.compressed!.summary : null;
-      return await cache.put(`${a.name}#${a.sha256.slice(0, 12)}`, [{ path: a.name, data: a.bytes }], {
+      return await cache.put(`${a.name}#${a.sha256.slice(0, 12)}`, [{ path: a.name, data: a.parts }], {
         kind: which === 'compressed' ? 'artifact' : 'model', name: a.name, signal: opts.signal, onProgress: opts.onProgress,
         meta: { sha256: a.sha256, format: 'lab', recipe: summary?.recipeName ?? null, recipeHash: summary?.recipeHash ?? null },
       });

@@ -283,7 +283,7 @@ export class LabState {
   async exportAs(format: ExportFormatId, which: Which = this.compressed ? 'compressed' : 'base'): Promise<void> {
     const out = await this.run('exporting', `Export failed`, () => this.api.exportDownload(which, format));
     if (!out) return;
-    download(out.bytes, out.path);
+    download(out.blob, out.path);
     this.exported = [...this.exported, out.files.length > 1 ? `${out.path} (${out.files.join(', ')})` : out.path];
   }
 

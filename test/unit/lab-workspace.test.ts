@@ -4,6 +4,7 @@
 import { afterAll, expect, it } from 'vitest';
 import { dirSource } from '../../node/data-source';
 import { fileSource } from '../../node/files';
+import { fileBytes } from '../../src/io/hf-export';
 import { bytesSource } from '../../src/io/source';
 import { loadModel } from '../../src/io/load';
 import { catalog } from '../../src/lab/catalog';
@@ -47,7 +48,7 @@ describeWithShared('lab workspace (worker operations, CPU)', [STORIES.gguf, 'dat
   it('exports GGUF, safetensors and the lab artifact that load back; ONNX writes a transformers.js folder', async () => {
     const [gguf] = await ws.exportFiles('compressed', 'gguf');
     expect(gguf.path).toMatch(/\.gguf$/);
-    const back = await loadModel(new Map([[gguf.path, bytesSource(gguf.bytes, gguf.path)]]));
+    const back = await loadModel(new Map([[gguf.path, bytesSource(fileBytes(gguf), gguf.path)]]));
     expect(back.tensors.get('model.layers.0.self_attn.q_proj.weight')!.dtype).toBe('q8_0');
     const hf = (await ws.exportFiles('compressed', 'safetensors')).map((f) => f.path);
     expect(hf).toEqual(expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']));
