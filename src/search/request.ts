@@ -1,6 +1,9 @@
 // What a search must satisfy and what it minimises. Limits are "must not exceed" bounds on measured deltas
 // (positive = worse), written as people say them: "tinystories:ppl<=+5%" (relative perplexity increase),
-// "kld<=0.05", "arc_easy:acc>=-2%" (a drop of at most 2 points), with the bytes as a separate bound.
+// "kld<=0.05", "arc_easy:acc>=-2%" (a drop of at most 2 points), with the bytes and the estimated peak RAM
+// (memory.ts) as separate bounds. The goal says what is minimised among recipes that satisfy everything:
+// "min-ppl" the measured delta `objective` (under a byte bound, typically), "min-bytes" the file's bytes
+// (under a quality limit, typically: "the smallest file that keeps ppl <= x base").
 import { z } from 'zod';
 
 export const Limit = z.object({ target: z.string().min(1), max: z.number() });
@@ -8,10 +11,16 @@ export type Limit = z.output<typeof Limit>;
 
 export const SearchRequest = z.object({
   maxBytes: z.number().int().positive().optional(),
+  /** Bound on the estimated peak runtime memory (weights as stored + KV cache + activations). */
+  maxRamBytes: z.number().int().positive().optional(),
+  /** Positions of KV cache the RAM estimate counts (default: the model's maxPositions, as the runtimes allocate). */
+  contextLength: z.number().int().positive().optional(),
   limits: z.array(Limit).default([]),
-  /** The measured delta to minimise among recipes that satisfy everything. */
+  /** The measured delta: what min-ppl minimises, and what the predictor predicts. */
   objective: z.string().min(1).default('tinystories:ppl'),
+  goal: z.enum(['min-ppl', 'min-bytes']).default('min-ppl'),
 });
+export type SearchGoal = SearchRequest['goal'];
 export type SearchRequest = z.output<typeof SearchRequest>;
 
 const LIMIT = /^([A-Za-z0-9_.-]+(?::[A-Za-z0-9_@.-]+)?)\s*(<=|>=)\s*([+-]?\d+(?:\.\d+)?)(%?)$/;

@@ -1,6 +1,12 @@
-// Constraint-driven recipe search, multi-fidelity: every candidate is screened (bytes, then the static
-// features: no forward pass), the most promising get the probe (one short forward), and only the best
-// of those, in predicted order, get the full evaluation, which alone decides. The predictor is refitted
+// Constraint-driven recipe search, multi-fidelity: every candidate is screened (bytes and estimated RAM,
+// then the static features: no forward pass), the most promising get the probe (one short forward), and only
+// the best of those, in the goal's order, get the full evaluation, which alone decides. The goal orders
+// everything: min-ppl probes and evaluates by predicted loss and stops when no candidate's interval reaches
+// below the best verified loss; min-bytes probes by bytes (skipping what the prior predictor says breaks a
+// limit), evaluates the smallest plausible candidate first and stops when every plausible one left is
+// larger than the best verified. "Plausible" is the predictor's interval reaching the limit; before a
+// predictor can be fitted it is "no evaluated candidate with the same or less probe KLD broke the limit"
+// (the predictor's rank feature, taken as monotone). The predictor is refitted
 // after every full evaluation (its records are the prior ones plus this search's own); with too few records
 // the raw feature ranks instead. The state is saved after every unit of work, and is all the search knows:
 // resumed from any point it makes the same decisions, so it ends with the same answer (unless the time
@@ -18,6 +24,7 @@ import { recipeHash } from '../recipe/hash';
 import { runRecipe } from '../recipe/runner';
 import type { NormalizedRecipe } from '../recipe/schema';
 import { recipeBytes } from './bytes';
+import { runtimeMemory } from './memory';
 import { paretoFront } from './pareto';
 import type { SearchRequest } from './request';
 import { SearchState, type CandidateState } from './state';
@@ -50,7 +57,7 @@ export interface SearchOutcome {
   best: (CandidateState & { recipe: NormalizedRecipe }) | null;
   front: (CandidateState & { loss: number })[];
   evaluated: CandidateState[];
-  /** Candidates over the byte budget, with the reason. */
+  /** Candidates over the byte or RAM budget, with the reason. */
   rejected: CandidateState[];
   stoppedBy: 'done' | 'time';
   seconds: number;
@@ -62,7 +69,9 @@ export async function search(o: SearchOptions): Promise<SearchOutcome> {
   const probeTop = o.probeTop ?? 6, maxFullEvals = o.maxFullEvals ?? 3;
   const { request } = o;
   const hashes = o.candidates.map((r) => recipeHash(o.baseId, r));
-  const id = sha256OfBytes(new TextEncoder().encode(canonicalJson({ base: o.baseId, request, hashes, probeTop, maxFullEvals })));
+  // min-ppl (the default) is left out of the hash so that states saved before goals existed still resume
+  const id = sha256OfBytes(new TextEncoder().encode(canonicalJson({ base: o.baseId, request: { ...request, goal: request.goal === 'min-ppl' ? undefined : request.goal }, hashes, probeTop, maxFullEvals })));
+  const contextLength = request.contextLength ?? o.base.model.config.maxPositions;
   const raw = await o.store.get(o.key);
   let state: SearchState;
   if (raw === undefined) {
@@ -105,35 +114,57 @@ export async function search(o: SearchOptions): Promise<SearchOutcome> {
     const v = c.features![features[0]];
     return { value: v, lo: -Infinity, hi: Infinity, level: 0 };
   };
-  const limitsMayHold = (c: CandidateState) => request.limits.every((l) => {
+  const limitsMayHold = (c: CandidateState, fidelity: Fidelity = 'probe', from?: PredictRecord[]) => request.limits.every((l) => {
     if (l.target !== request.objective) return true;
-    const p = predict(c, 'probe');
+    const p = predict(c, fidelity, from);
     return p.level === 0 || p.lo <= l.max;
   });
+  /** min-bytes without a fitted predictor: a candidate whose rank feature is at least a failed one's is out. */
+  const failed = () => state.candidates.filter((c) => c.stage === 'evaluated' && !meetsLimits(c, request)).map((c) => c.features![PROBE_FEATURES[0]]);
+  const plausible = (c: CandidateState) => {
+    if (!limitsMayHold(c)) return false;
+    if (request.goal !== 'min-bytes' || predict(c, 'probe').level > 0) return true;
+    return failed().every((f) => c.features![PROBE_FEATURES[0]] < f);
+  };
+  /** Why a candidate of this size and shape is over a bound, or undefined when it fits. */
+  const overBound = (bytes: number, m: Model): { reason?: string; ram: number } => {
+    const ram = runtimeMemory(m.config, bytes, { contextLength }).total;
+    if (request.maxBytes !== undefined && bytes > request.maxBytes) return { reason: `${bytes} B > ${request.maxBytes} B`, ram };
+    if (request.maxRamBytes !== undefined && ram > request.maxRamBytes) return { reason: `RAM ${ram} B (estimated, ${contextLength} positions) > ${request.maxRamBytes} B`, ram };
+    return { ram };
+  };
 
   let stoppedBy: SearchOutcome['stoppedBy'] = 'done';
-  // 1. screen: bytes (without running where the passes allow), then the static features
+  // 1. screen: bytes and RAM (without running where the passes allow: they keep the model's shape), then
+  // the static features
   for (const [i, c] of state.candidates.entries()) {
     if (c.stage !== 'listed') continue;
     throwIfAborted(o.signal);
     if (outOfTime()) { stoppedBy = 'time'; break; }
-    let bytes = recipeBytes(o.base.model, c.recipe);
-    if (bytes === undefined || request.maxBytes === undefined || bytes <= request.maxBytes) {
+    const known = recipeBytes(o.base.model, c.recipe);
+    let bound = known === undefined ? undefined : overBound(known, o.base.model);
+    c.bytes = known;
+    if (!bound || !bound.reason) {
       const m = await compressed(c);
-      bytes = modelBytes(m);
-      if (request.maxBytes === undefined || bytes <= request.maxBytes) c.features = await candidateFeatures(o.base, m, { signal: o.signal });
+      c.bytes = modelBytes(m);
+      bound = overBound(c.bytes, m);
+      if (!bound.reason) c.features = await candidateFeatures(o.base, m, { signal: o.signal });
     }
-    c.bytes = bytes;
+    c.ram = bound.ram;
     c.stage = c.features ? 'screened' : 'rejected';
-    if (!c.features) c.reason = `${bytes} B > ${request.maxBytes} B`;
+    if (!c.features) c.reason = bound.reason;
     await save();
     o.onProgress?.({ stage: 'screen', done: i + 1, total: state.candidates.length });
   }
-  // 2. probe the most promising by the static prediction (from the prior records only: what this search
-  // measures later must not change, on a resume, which candidates were probed before it)
+  // 2. probe the most promising by the static prediction, or (min-bytes) the smallest that the static
+  // prediction does not rule out; from the prior records only: what this search measures later must not
+  // change, on a resume, which candidates were probed before it
   if (stoppedBy === 'done') {
     const screened = state.candidates.filter((c) => c.stage !== 'listed' && c.stage !== 'rejected');
-    const order = [...screened].sort((a, b) => predict(a, 'static', state.prior).value - predict(b, 'static', state.prior).value || a.recipeHash.localeCompare(b.recipeHash));
+    const value = (c: CandidateState) => predict(c, 'static', state.prior).value;
+    const order = request.goal === 'min-bytes'
+      ? screened.filter((c) => limitsMayHold(c, 'static', state.prior)).sort((a, b) => a.bytes! - b.bytes! || value(a) - value(b) || a.recipeHash.localeCompare(b.recipeHash))
+      : [...screened].sort((a, b) => value(a) - value(b) || a.recipeHash.localeCompare(b.recipeHash));
     for (const [k, c] of order.slice(0, probeTop).entries()) {
       if (c.stage !== 'screened') continue;
       throwIfAborted(o.signal);
@@ -144,16 +175,15 @@ export async function search(o: SearchOptions): Promise<SearchOutcome> {
       o.onProgress?.({ stage: 'probe', done: k + 1, total: Math.min(probeTop, order.length) });
     }
   }
-  // 3. full evaluations in predicted order, while a candidate could still beat the best verified one
+  // 3. full evaluations in the goal's order, while a plausible candidate could still beat the best verified one
   while (stoppedBy === 'done') {
     const evaluated = state.candidates.filter((c) => c.stage === 'evaluated');
     if (evaluated.length >= maxFullEvals) break;
     const best = bestOf(state.candidates, request);
-    const next = state.candidates
-      .filter((c) => c.stage === 'probed' && limitsMayHold(c))
-      .map((c) => ({ c, p: predict(c, 'probe') }))
-      .filter(({ p }) => !best || p.level === 0 || p.lo < best.measured![request.objective])
-      .sort((a, b) => a.p.value - b.p.value || a.c.recipeHash.localeCompare(b.c.recipeHash))[0];
+    const open = state.candidates.filter((c) => c.stage === 'probed' && plausible(c)).map((c) => ({ c, p: predict(c, 'probe') }));
+    const next = (request.goal === 'min-bytes'
+      ? open.filter(({ c }) => !best || c.bytes! < best.bytes!).sort((a, b) => a.c.bytes! - b.c.bytes! || a.p.value - b.p.value || a.c.recipeHash.localeCompare(b.c.recipeHash))
+      : open.filter(({ p }) => !best || p.level === 0 || p.lo < best.measured![request.objective]).sort((a, b) => a.p.value - b.p.value || a.c.recipeHash.localeCompare(b.c.recipeHash)))[0];
     if (!next) break;
     throwIfAborted(o.signal);
     if (outOfTime()) { stoppedBy = 'time'; break; }
@@ -173,23 +203,35 @@ export async function search(o: SearchOptions): Promise<SearchOutcome> {
     const p = c.features && predict(c, c.features.probeKld !== undefined ? 'probe' : 'static');
     return p && p.level > 0 ? p.value : undefined;
   };
+  // in the goal's order: what it minimises first (min-bytes cheapest first, min-ppl least loss first)
   const front = paretoFront(state.candidates.flatMap((c) => {
     const l = loss(c);
     return l === undefined ? [] : [{ ...c, bytes: c.bytes!, loss: l }];
   }));
+  if (request.goal === 'min-ppl') front.reverse();
   return {
     best: best ? { ...best, recipe: best.recipe } : null,
     front, rejected: state.candidates.filter((c) => c.stage === 'rejected'), evaluated: state.candidates.filter((c) => c.stage === 'evaluated').sort((x, y) => x.evaluation! - y.evaluation!), stoppedBy, seconds: state.seconds,
   };
 }
 
-function satisfies(c: CandidateState, request: SearchRequest): boolean {
-  if (!c.measured || (request.maxBytes !== undefined && c.bytes! > request.maxBytes)) return false;
-  return request.limits.every((l) => l.target in c.measured! && c.measured![l.target] <= l.max) && request.objective in c.measured;
+function meetsLimits(c: CandidateState, request: SearchRequest): boolean {
+  return !!c.measured && request.limits.every((l) => l.target in c.measured! && c.measured![l.target] <= l.max);
 }
 
+function satisfies(c: CandidateState, request: SearchRequest): boolean {
+  if (!c.measured || (request.maxBytes !== undefined && c.bytes! > request.maxBytes)) return false;
+  if (request.maxRamBytes !== undefined && !(c.ram! <= request.maxRamBytes)) return false;
+  return meetsLimits(c, request) && request.objective in c.measured;
+}
+
+/** The verified best for the goal: least measured loss (min-ppl) or fewest bytes (min-bytes), the other breaking ties. */
 function bestOf(candidates: readonly CandidateState[], request: SearchRequest): CandidateState | undefined {
-  return candidates.filter((c) => satisfies(c, request)).sort((a, b) => a.measured![request.objective] - b.measured![request.objective])[0];
+  const loss = (c: CandidateState) => c.measured![request.objective];
+  const order = request.goal === 'min-bytes'
+    ? (a: CandidateState, b: CandidateState) => a.bytes! - b.bytes! || loss(a) - loss(b)
+    : (a: CandidateState, b: CandidateState) => loss(a) - loss(b) || a.bytes! - b.bytes!;
+  return candidates.filter((c) => satisfies(c, request)).sort((a, b) => order(a, b) || a.recipeHash.localeCompare(b.recipeHash))[0];
 }
 
 function record(base: string, c: CandidateState): PredictRecord {

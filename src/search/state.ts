@@ -15,6 +15,8 @@ export const CandidateState = z.object({
   stage: z.enum(['listed', 'rejected', 'screened', 'probed', 'evaluated']),
   reason: z.string().optional(),
   bytes: z.number().int().nonnegative().optional(),
+  /** Estimated peak runtime memory (memory.ts) at the search's context length. */
+  ram: z.number().int().nonnegative().optional(),
   features: z.record(z.string(), z.number()).optional(),
   predicted: Prediction.optional(),
   measured: z.record(z.string(), z.number()).optional(),

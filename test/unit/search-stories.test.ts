@@ -97,6 +97,7 @@ describeWithShared('searching recipes for stories260K', [STORIES.gguf, STORIES.t
     expect(bestPpl).toBeLessThanOrEqual(GPTQ_INT4_PPL + 5e-5);
     // over the budget: the 8-bit recipes, and pruning after quantizing (it writes f32 zeros)
     expect(a.rejected.map((c) => c.name)).toEqual(['rtn int8_g64', 'gptq int8_g64', 'rtn int4_g32 then wanda 10%']);
+    expect(a.front.map((c) => c.loss)).toEqual([...a.front.map((c) => c.loss)].sort((x, y) => x - y)); // least loss first
     for (const c of a.rejected) expect(c.reason).toMatch(/ B > 276992 B$/);
     // verified: the saved recipe, read back from JSON, reproduces the measured perplexity
     const again = (await runRecipe(base, parseRecipe(JSON.parse(JSON.stringify(best.recipe))), { calibration })).model;
@@ -118,6 +119,51 @@ describeWithShared('searching recipes for stories260K', [STORIES.gguf, STORIES.t
     expect(b.best!.measured).toEqual(best.measured);
     expect(b.evaluated.map((c) => [c.recipeHash, c.measured])).toEqual(a.evaluated.map((c) => [c.recipeHash, c.measured]));
     await expect(search({ ...options, maxFullEvals: 1, store, key: 'b' })).rejects.toThrow(/belongs to another search/);
+  });
+
+  // min-bytes, measured on this space (8 x 512, ppl vs F32): int3 249,856 B (RTN +43.7%, GPTQ +24.3%), q4_0
+  // 262,624 B (RTN +10.5%, GPTQ +4.9%), int4_g32 275,392 B (RTN +5.2%, GPTQ +4.0%), int8_g64 364,768 B (~0%).
+  it('min-bytes: the smallest recipe within +6% perplexity, under a RAM bound; smallest plausible first, stops when nothing smaller is plausible; resumes', { timeout: 600_000 }, async () => {
+    const request = SearchRequest.parse({ goal: 'min-bytes', limits: [parseLimit('tinystories:ppl<=+6%')], objective: 'tinystories:ppl', maxRamBytes: 1_000_000, contextLength: 512 });
+    const o = {
+      ...options, request, probeTop: 4, maxFullEvals: 3,
+      candidates: searchSpace(base, signals, undefined, { methods: ['rtn', 'gptq'], dtypes: ['int3_g32', 'q4_0', 'int4_g32', 'int8_g64'], sparsity: [] }),
+    };
+    evals.splice(0);
+    const store = tmpStore(), ac = new AbortController();
+    await expect(search({ ...o, store, key: 'm', signal: ac.signal, onProgress: (p) => p.stage === 'evaluate' && ac.abort(new Error('interrupted')) })).rejects.toThrow('interrupted');
+    expect(evals).toHaveLength(1);
+    const r = await search({ ...o, store, key: 'm' });
+    expect(evals).toHaveLength(2); // the resumed search did the remaining evaluation only
+    console.log([
+      `min-bytes, tinystories ppl <= +6%, RAM <= 1,000,000 B at 512 positions: ${o.candidates.length} candidates, ${r.evaluated.length} full evaluations, ${r.seconds.toFixed(1)} s`,
+      ...r.evaluated.map((c) => `  evaluated ${c.name.padEnd(16)} ${String(c.bytes).padStart(7)} B  RAM ${c.ram} B  ppl +${(100 * c.measured!['tinystories:ppl']).toFixed(2)}%  (probe KLD ${c.features!.probeKld.toExponential(2)})`),
+      `  best: ${r.best?.name}, ${r.best?.bytes} B; front: ${r.front.map((c) => `${c.name} ${c.bytes} B ${(100 * c.loss).toFixed(2)}%`).join('; ')}`,
+    ].join('\n'));
+    // RAM: the 8-bit recipes (364,768 B of weights + 655,360 B of KV cache + 3,328 B) are out before any probe
+    expect(r.rejected.map((c) => c.name)).toEqual(['rtn int8_g64', 'gptq int8_g64']);
+    for (const c of r.rejected) {
+      expect(c.reason).toBe('RAM 1023456 B (estimated, 512 positions) > 1000000 B');
+      expect(c.features).toBeUndefined();
+    }
+    // smallest first: GPTQ int3 (the lower probe KLD of the two int3) breaks the limit, which rules out RTN int3
+    // (its probe KLD is higher); GPTQ q4_0 meets it, and nothing plausible is smaller: stopped before the cap
+    expect(r.evaluated.map((c) => c.name)).toEqual(['gptq int3_g32', 'gptq q4_0']);
+    expect(r.stoppedBy).toBe('done');
+    const best = r.best!;
+    expect(best.name).toBe('gptq q4_0');
+    expect(best.measured!['tinystories:ppl']).toBeLessThanOrEqual(0.06);
+    for (const e of r.evaluated) if (e.measured!['tinystories:ppl'] <= 0.06) expect(best.bytes!).toBeLessThanOrEqual(e.bytes!);
+    // re-measured from the recipe as JSON: the same bytes and perplexity, within the limit
+    const again = (await runRecipe(base, parseRecipe(JSON.parse(JSON.stringify(best.recipe))), { calibration })).model;
+    expect(modelBytes(again)).toBe(best.bytes);
+    const remeasured = (await o.evaluate(again))['tinystories:ppl'];
+    expect(remeasured).toBeCloseTo(best.measured!['tinystories:ppl'], 10);
+    expect(remeasured).toBeLessThanOrEqual(0.06);
+    // the front in the goal's order: cheapest first
+    expect(r.front.map((c) => c.bytes!)).toEqual([...r.front.map((c) => c.bytes!)].sort((x, y) => x - y));
+    // the same candidates under the other goal are another search: its state does not resume this one
+    await expect(search({ ...o, request: { ...request, goal: 'min-ppl' }, store, key: 'm' })).rejects.toThrow(/belongs to another search/);
   });
 
   it('respects its time budget: out of time, it stops and claims nothing unverified', async () => {
