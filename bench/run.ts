@@ -20,6 +20,7 @@ import { benchMatmul } from './matmul';
 import { benchMerge, formatMergeTable } from './merge';
 import { benchPrune } from './prune';
 import { benchQuant } from './quant';
+import { benchSampling } from './sampling';
 import { benchPredict } from './predict';
 import { benchTrain, TRAIN_BENCH_DEFAULTS } from './train';
 import {
@@ -120,6 +121,11 @@ if (!values['forward-only']) {
   console.log(formatMergeTable(rows));
   merge = rows;
 }
+let sampling: object | null = null;
+if (!values['forward-only']) {
+  console.log('\ntoken sampling (CPU), ns per token: the full-sort reference vs sample (bucketed partial sort), same tokens:');
+  sampling = benchSampling(); // also writes bench/results/sampling-*.json
+}
 gpu.dispose();
 
 const date = new Date().toISOString().slice(0, 10);
@@ -132,7 +138,7 @@ writeFileSync(out, JSON.stringify({
   bench: 'forward', date: new Date().toISOString(), model: model.source.name, config: model.config, options: opts,
   check: { tokens: checkTokens, maxAbsDiff, tolerance: 1e-3 }, kernels: gpu.kernels,
   host: { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-  adapter, results: rows, eval: evalRows, quant, predict, matmul, onnx, prune, merge,
+  adapter, results: rows, eval: evalRows, quant, predict, matmul, onnx, prune, merge, sampling,
 }, null, 2) + '\n');
 console.log(`\nwrote ${out}`);
 process.exit(0); // Dawn keeps the event loop alive otherwise
