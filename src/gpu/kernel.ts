@@ -1,6 +1,9 @@
 // What a compute kernel is, as data: its WGSL, the uniform params struct at @binding(0) and the
 // storage buffers at @binding(1..n), in declaration order. Bind group layouts are derived from this
 // (not 'auto'), so kernels with the same signature (matmul and matvec) share bind groups.
+// A kernel's WGSL is composed from pieces (a shared header, a body, a decoder, ...): WGSL has no #include,
+// but module-scope declarations may come in any order, so concatenation is composition. Each piece's
+// header comment says what it expects from its companions.
 
 export type Access = 'read' | 'read_write';
 export type ParamType = 'u32' | 'f32';
@@ -22,7 +25,15 @@ export type ParamValues<P extends Record<string, ParamType>> = { [K in keyof P]:
 export type KernelParams<K> = K extends Kernel<infer P, any> ? ParamValues<P> : never;
 export type KernelBuffers<K> = K extends Kernel<any, infer B> ? { [N in keyof B]: GPUBuffer } : never;
 
-export const defineKernel = <P extends Record<string, ParamType>, B extends Record<string, Access>>(k: Kernel<P, B>) => k;
+/** A kernel as written: its WGSL as the list of pieces that make up the module. */
+export interface KernelDef<P extends Record<string, ParamType>, B extends Record<string, Access>> extends Omit<Kernel<P, B>, 'code'> {
+  readonly pieces: readonly string[];
+}
+
+export function defineKernel<P extends Record<string, ParamType>, B extends Record<string, Access>>(def: KernelDef<P, B>): Kernel<P, B> {
+  const { pieces, ...kernel } = def;
+  return { ...kernel, code: pieces.join('\n') };
+}
 
 /** WebGPU's minimum for maxComputeWorkgroupsPerDimension. */
 export const MAX_GROUPS_PER_DIM = 65535;

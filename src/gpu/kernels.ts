@@ -6,8 +6,13 @@ import attentionWgsl from './kernels/attention.wgsl?raw';
 import embeddingWgsl from './kernels/embedding.wgsl?raw';
 import matmulBlockedWgsl from './kernels/matmul-blocked.wgsl?raw';
 import matmulWgsl from './kernels/matmul.wgsl?raw';
-import matvecVec4Wgsl from './kernels/matvec-vec4.wgsl?raw';
-import matvecWgsl from './kernels/matvec.wgsl?raw';
+import matmulIoWgsl from './kernels/matmul/io.wgsl?raw';
+import matmulF32Wgsl from './kernels/matmul/f32.wgsl?raw';
+import matvecWgsl from './kernels/matmul/matvec.wgsl?raw';
+import dotF32Wgsl from './kernels/matmul/dot-f32.wgsl?raw';
+import dotVec4Wgsl from './kernels/matmul/dot-vec4.wgsl?raw';
+import dotQuantWgsl from './kernels/matmul/dot-quant.wgsl?raw';
+import reduceWgsl from './kernels/reduce.wgsl?raw';
 import rmsnormWgsl from './kernels/rmsnorm.wgsl?raw';
 import ropeKvWgsl from './kernels/rope-kv.wgsl?raw';
 import swigluWgsl from './kernels/swiglu.wgsl?raw';
@@ -19,7 +24,6 @@ import dequantQ5_0Wgsl from './kernels/dequant/q5_0.wgsl?raw';
 import dequantQ8_0Wgsl from './kernels/dequant/q8_0.wgsl?raw';
 import qmatmulBlockedWgsl from './kernels/qmatmul-blocked.wgsl?raw';
 import qmatmulWgsl from './kernels/qmatmul.wgsl?raw';
-import qmatvecWgsl from './kernels/qmatvec.wgsl?raw';
 import { INT_DTYPES, parseIntId, type IntDTypeId } from '../model/dtypes/intn';
 import type { AdapterClass } from './device';
 import { defineKernel, grid1d, split } from './kernel';
@@ -27,7 +31,7 @@ import { defineKernel, grid1d, split } from './kernel';
 const WG = 256;
 
 export const embedding = defineKernel({
-  label: 'embedding', code: embeddingWgsl, constants: { WG },
+  label: 'embedding', pieces: [embeddingWgsl], constants: { WG },
   params: { rows: 'u32', dim: 'u32' },
   buffers: { tokens: 'read', table: 'read', out: 'read_write' },
   grid: (p) => grid1d(p.rows * p.dim, WG),
@@ -35,7 +39,7 @@ export const embedding = defineKernel({
 
 const rmsNormWith = (label: string, wg: number) =>
   defineKernel({
-    label, code: rmsnormWgsl, constants: { WG: wg },
+    label, pieces: [rmsnormWgsl], constants: { WG: wg },
     params: { rows: 'u32', dim: 'u32', srcRow: 'u32', eps: 'f32' },
     buffers: { x: 'read', weight: 'read', out: 'read_write' },
     grid: (p) => [p.rows, 1, 1],
@@ -56,35 +60,38 @@ const TILE = 64; // matmul.wgsl's output tile edge
 
 /** Tiled y = x W^T for batches (f32 weights). */
 export const matmulF32 = defineKernel({
-  label: 'matmul_f32', code: matmulWgsl,
+  label: 'matmul_f32', pieces: [matmulWgsl],
   params: matmulParams, buffers: matmulBuffers,
   grid: (p) => [Math.ceil(p.outDim / TILE), Math.ceil(p.rows / TILE), 1],
 });
 
 /** For CPU adapters: 4x4 output blocks per invocation, no workgroup memory or barriers (3-9x faster on SwiftShader). */
 export const matmulF32Blocked = defineKernel({
-  label: 'matmul_f32_blocked', code: matmulBlockedWgsl, constants: { WG: 64 },
+  label: 'matmul_f32_blocked', pieces: [matmulBlockedWgsl], constants: { WG: 64 },
   params: matmulParams, buffers: matmulBuffers,
   grid: (p) => grid1d(Math.ceil(p.outDim / 4) * Math.ceil(p.rows / 4), 64),
 });
 
-/** The same product for one (or a few) rows (decode): TPR invocations per output, RPW outputs per workgroup. */
-const matvec = (label: string, code: string, TPR: number, RPW: number) =>
+/**
+ * The same product for one (or a few) rows (decode): TPR invocations per output, RPW outputs per workgroup.
+ * `decoder` reads the weights (matvec.wgsl's row_dot): f32, f32 as vec4, or a quantized format.
+ */
+const matvec = (label: string, decoder: readonly string[], TPR: number, RPW: number, constants: Record<string, number> = {}) =>
   defineKernel({
-    label, code, constants: { TPR, RPW },
+    label, pieces: [matmulIoWgsl, matvecWgsl, reduceWgsl, ...decoder], constants: { ...constants, TPR, RPW },
     params: matmulParams, buffers: matmulBuffers,
     grid: (p) => [...split(Math.ceil(p.outDim / RPW)), p.rows],
   });
 
 /** For GPUs: 64 invocations share an output, so a warp reads consecutive weights. */
-export const matvecF32 = matvec('matvec_f32', matvecWgsl, 64, 4);
+export const matvecF32 = matvec('matvec_f32', [matmulF32Wgsl, dotF32Wgsl], 64, 4);
 /** matvecF32 with vec4 loads; needs inDim % 4 == 0. */
-export const matvecF32Vec4 = matvec('matvec_f32_vec4', matvecVec4Wgsl, 64, 4);
+export const matvecF32Vec4 = matvec('matvec_f32_vec4', [dotVec4Wgsl], 64, 4);
 /**
  * For CPU adapters (SwiftShader): one invocation per output and no reduction rounds; a workgroup
  * barrier costs a CPU rasterizer a fiber switch per invocation, which made the cooperative form ~50x slower.
  */
-export const matvecF32Serial = matvec('matvec_f32_serial', matvecWgsl, 1, 64);
+export const matvecF32Serial = matvec('matvec_f32_serial', [matmulF32Wgsl, dotF32Wgsl], 1, 64);
 
 /** Block formats that matmuls read raw (dequantized on the fly): llama.cpp's and our int family. */
 export type QuantFormat = 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | IntDTypeId;
@@ -114,29 +121,21 @@ export interface QuantMatmulKernels {
 
 function quantMatmulKernels(format: QuantFormat): QuantMatmulKernels {
   const { code, constants = {} } = DEQUANT[format];
-  const src = (body: string) => [body, dequantCommonWgsl, code].join('\n');
-  const grid = (p: { outDim: number; rows: number }) => [...split(Math.ceil(p.outDim / 4)), p.rows] as [number, number, number];
+  const decoder = [dotQuantWgsl, dequantCommonWgsl, code];
   return {
     matmul: defineKernel({
-      label: `qmatmul_${format}`, code: src(qmatmulWgsl), constants,
+      label: `qmatmul_${format}`, pieces: [qmatmulWgsl, dequantCommonWgsl, code], constants,
       params: matmulParams, buffers: matmulBuffers,
       grid: (p) => [Math.ceil(p.outDim / TILE), Math.ceil(p.rows / TILE), 1],
     }),
     matmulBlocked: defineKernel({
-      label: `qmatmul_${format}_blocked`, code: src(qmatmulBlockedWgsl), constants: { ...constants, WG: 64 },
+      label: `qmatmul_${format}_blocked`, pieces: [qmatmulBlockedWgsl, dequantCommonWgsl, code], constants: { ...constants, WG: 64 },
       params: matmulParams, buffers: matmulBuffers,
       grid: (p) => grid1d(Math.ceil(p.outDim / 4) * Math.ceil(p.rows / 4), 64),
     }),
     // RPW 4 with TPR 64, as matvecF32; the serial form takes 64 outputs per workgroup like matvecF32Serial
-    matvec: defineKernel({
-      label: `qmatvec_${format}`, code: src(qmatvecWgsl), constants: { ...constants, TPR: 64, RPW: 4 },
-      params: matmulParams, buffers: matmulBuffers, grid,
-    }),
-    matvecSerial: defineKernel({
-      label: `qmatvec_${format}_serial`, code: src(qmatvecWgsl), constants: { ...constants, TPR: 1, RPW: 64 },
-      params: matmulParams, buffers: matmulBuffers,
-      grid: (p) => [...split(Math.ceil(p.outDim / 64)), p.rows],
-    }),
+    matvec: matvec(`qmatvec_${format}`, decoder, 64, 4, constants),
+    matvecSerial: matvec(`qmatvec_${format}_serial`, decoder, 1, 64, constants),
   };
 }
 
@@ -150,7 +149,7 @@ export const QUANT_MATMUL = Object.fromEntries(
 
 /** RoPE on the q and k parts of the fused qkv projection; rotated k and plain v are appended to the KV cache. */
 export const ropeKv = defineKernel({
-  label: 'rope_kv', code: ropeKvWgsl, constants: { WG },
+  label: 'rope_kv', pieces: [ropeKvWgsl], constants: { WG },
   params: { rows: 'u32', numHeads: 'u32', numKvHeads: 'u32', headDim: 'u32', startPos: 'u32', style: 'u32' },
   buffers: { qkv: 'read', table: 'read', q: 'read_write', kCache: 'read_write', vCache: 'read_write' },
   grid: (p) => grid1d((p.rows * (p.numHeads + p.numKvHeads) * p.headDim) / 2, WG),
@@ -164,21 +163,21 @@ const attentionBuffers = { q: 'read', kCache: 'read', vCache: 'read', out: 'read
 
 /** One workgroup per (head, row); keys in chunks of 64 with an online softmax. */
 export const attention = defineKernel({
-  label: 'attention', code: attentionWgsl, constants: { WG: 64 },
+  label: 'attention', pieces: [attentionWgsl], constants: { WG: 64 },
   params: attentionParams, buffers: attentionBuffers,
   grid: (p) => [p.numHeads, p.rows, 1],
 });
 
 /** One invocation per (row, head), no barriers: for CPU adapters. */
 export const attentionSerial = defineKernel({
-  label: 'attention_serial', code: attentionSerialWgsl, constants: { WG: 64 },
+  label: 'attention_serial', pieces: [attentionSerialWgsl], constants: { WG: 64 },
   params: attentionParams, buffers: attentionBuffers,
   grid: (p) => grid1d(p.rows * p.numHeads, 64),
 });
 
 /** silu(gate) * up over the fused gate|up projection. */
 export const swiglu = defineKernel({
-  label: 'swiglu', code: swigluWgsl, constants: { WG },
+  label: 'swiglu', pieces: [swigluWgsl], constants: { WG },
   params: { rows: 'u32', dim: 'u32' },
   buffers: { gateUp: 'read', out: 'read_write' },
   grid: (p) => grid1d(p.rows * p.dim, WG),

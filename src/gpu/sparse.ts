@@ -7,6 +7,7 @@ import { isNmSparse, NM_PATTERNS, nmBytes, packNm, type NmLayout, type NmPattern
 import { toFloat32, type Tensor } from '../model/tensor';
 import { uploadBuffer } from './buffers';
 import { defineKernel, split } from './kernel';
+import matmulIoWgsl from './kernels/matmul/io.wgsl?raw';
 import sparseNmMatvecWgsl from './kernels/sparse-nm-matvec.wgsl?raw';
 
 export type SparseFormat = `nm${2 | 4}_${4 | 8}_${NmValueType}`;
@@ -27,7 +28,7 @@ const matmulBuffers = { x: 'read', w: 'read', bias: 'read', out: 'read_write' } 
 function sparseKernel(format: SparseFormat, TPR: number, RPW: number, RB: number) {
   const { n, m, valueType } = FORMATS[format];
   return defineKernel({
-    label: `sparse_${RB > 1 ? 'matmul' : 'matvec'}_${format}${TPR === 1 ? '_serial' : ''}`, code: sparseNmMatvecWgsl,
+    label: `sparse_${RB > 1 ? 'matmul' : 'matvec'}_${format}${TPR === 1 ? '_serial' : ''}`, pieces: [matmulIoWgsl, sparseNmMatvecWgsl],
     constants: { N: n, M: m, IB: Math.log2(m), F16: valueType === 'f16' ? 1 : 0, TPR, RPW, RB },
     params: matmulParams, buffers: matmulBuffers,
     grid: (p) => [...split(Math.ceil(p.outDim / RPW)), Math.ceil(p.rows / RB)],

@@ -5,20 +5,10 @@
 // warp reads consecutive index words and consecutive runs of values. Workgroup z takes RB rows of x, so each
 // weight is read once per RB rows: RB = 1 for decode, 8 for batches (prefill). TPR = 1 (one invocation per
 // output, no reduction rounds) is the CPU-adapter variant.
-// flags: bit 0 adds bias[n]; bit 1 accumulates into out (the fused residual add).
+// Params, bindings and flags: matmul/io.wgsl (expected alongside), with x read as f32 and w as raw words.
 
-struct Params {
-  rows: u32,
-  inDim: u32,
-  outDim: u32,
-  flags: u32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<u32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+alias XT = f32;
+alias WT = u32;
 
 override N: u32 = 2u;
 override M: u32 = 4u;
@@ -92,15 +82,7 @@ fn main(
   }
   if (lane == 0u && n < p.outDim) {
     for (var r = 0u; r < rb; r++) {
-      let o = (m0 + r) * p.outDim + n;
-      var v = partial[r * W + t];
-      if ((p.flags & 1u) != 0u) {
-        v += bias[n];
-      }
-      if ((p.flags & 2u) != 0u) {
-        v += out[o];
-      }
-      out[o] = v;
+      store_out(m0 + r, n, partial[r * W + t]);
     }
   }
 }

@@ -33,14 +33,14 @@ const stridedBuffers = { a: 'read', b: 'read', c: 'read_write' } as const;
 
 /** C (+)= A B through strides (A[m, k] = a[m aRow + k aCol], B[k, n] = b[k bRow + n bCol]); 4x4 blocks, no barriers (CPU adapters). */
 export const matmulStrided = defineKernel({
-  label: 'train_matmul', code: matmulWgsl, constants: { WG: 64 },
+  label: 'train_matmul', pieces: [matmulWgsl], constants: { WG: 64 },
   params: stridedParams, buffers: stridedBuffers,
   grid: (p) => grid1d(Math.ceil(p.M / 4) * Math.ceil(p.N / 4), 64),
 });
 
 /** The same product tiled in workgroup memory (GPUs). */
 export const matmulStridedTiled = defineKernel({
-  label: 'train_matmul_tiled', code: matmulTiledWgsl,
+  label: 'train_matmul_tiled', pieces: [matmulTiledWgsl],
   params: stridedParams, buffers: stridedBuffers,
   grid: (p) => [Math.ceil(p.N / 64), Math.ceil(p.M / 64), 1],
 });
@@ -49,7 +49,7 @@ export const matmulStridedTiled = defineKernel({
 export const TRAIN_MATMUL = { gpu: matmulStridedTiled, cpu: matmulStrided } as const;
 
 export const rmsNormBackward = defineKernel({
-  label: 'rmsnorm_backward', code: rmsnormWgsl, constants: { WG: 64 },
+  label: 'rmsnorm_backward', pieces: [rmsnormWgsl], constants: { WG: 64 },
   params: { rows: 'u32', dim: 'u32', eps: 'f32', flags: 'u32' },
   buffers: { x: 'read', weight: 'read', dy: 'read', dx: 'read_write', rstd: 'read_write' },
   grid: (p) => grid1d(p.rows, 64),
@@ -57,7 +57,7 @@ export const rmsNormBackward = defineKernel({
 
 /** Adds to dw (parameter gradients always accumulate). */
 export const rmsNormWeightGrad = defineKernel({
-  label: 'rmsnorm_weight_grad', code: rmsnormWeightWgsl, constants: { WG: 64 },
+  label: 'rmsnorm_weight_grad', pieces: [rmsnormWeightWgsl], constants: { WG: 64 },
   params: { rows: 'u32', dim: 'u32' },
   buffers: { x: 'read', dy: 'read', rstd: 'read', dw: 'read_write' },
   grid: (p) => grid1d(p.dim, 64),
@@ -65,7 +65,7 @@ export const rmsNormWeightGrad = defineKernel({
 
 /** RoPE in place on the q|k heads of fused rows; inverse = 1 is its backward. */
 export const rope = defineKernel({
-  label: 'train_rope', code: ropeWgsl, constants: { WG: 256 },
+  label: 'train_rope', pieces: [ropeWgsl], constants: { WG: 256 },
   params: { rows: 'u32', heads: 'u32', headDim: 'u32', rowStride: 'u32', seqLen: 'u32', style: 'u32', inverse: 'u32' },
   buffers: { table: 'read', x: 'read_write' },
   grid: (p) => grid1d((p.rows * p.heads * p.headDim) / 2, 256),
@@ -75,28 +75,28 @@ const attentionParams = { rows: 'u32', seqLen: 'u32', numHeads: 'u32', numKvHead
 
 /** Causal GQA attention over fused q|k|v rows of a batch of sequences, saving log-sum-exps. */
 export const attentionForward = defineKernel({
-  label: 'train_attention', code: attentionForwardWgsl, constants: { WG: 64 },
+  label: 'train_attention', pieces: [attentionForwardWgsl], constants: { WG: 64 },
   params: attentionParams,
   buffers: { qkv: 'read', out: 'read_write', lse: 'read_write' },
   grid: (p) => grid1d(p.rows * p.numHeads, 64),
 });
 
 export const attentionBackwardQ = defineKernel({
-  label: 'attention_backward_q', code: attentionDqWgsl, constants: { WG: 64 },
+  label: 'attention_backward_q', pieces: [attentionDqWgsl], constants: { WG: 64 },
   params: attentionParams,
   buffers: { qkv: 'read', out: 'read', dOut: 'read', lse: 'read', dqkv: 'read_write', delta: 'read_write' },
   grid: (p) => grid1d(p.rows * p.numHeads, 64),
 });
 
 export const attentionBackwardKv = defineKernel({
-  label: 'attention_backward_kv', code: attentionDkvWgsl, constants: { WG: 64 },
+  label: 'attention_backward_kv', pieces: [attentionDkvWgsl], constants: { WG: 64 },
   params: attentionParams,
   buffers: { qkv: 'read', dOut: 'read', lse: 'read', delta: 'read', dqkv: 'read_write' },
   grid: (p) => grid1d(p.rows * p.numKvHeads, 64),
 });
 
 export const swigluBackward = defineKernel({
-  label: 'swiglu_backward', code: swigluWgsl, constants: { WG: 256 },
+  label: 'swiglu_backward', pieces: [swigluWgsl], constants: { WG: 256 },
   params: { rows: 'u32', dim: 'u32' },
   buffers: { gateUp: 'read', dAct: 'read', dGateUp: 'read_write' },
   grid: (p) => grid1d(p.rows * p.dim, 256),
@@ -104,21 +104,21 @@ export const swigluBackward = defineKernel({
 
 /** Scatter-add of row gradients into the embedding table, grouped by token on the CPU (embeddingIndex). */
 export const embeddingBackward = defineKernel({
-  label: 'embedding_backward', code: embeddingWgsl, constants: { WG: 256 },
+  label: 'embedding_backward', pieces: [embeddingWgsl], constants: { WG: 256 },
   params: { uniques: 'u32', dim: 'u32' },
   buffers: { index: 'read', dx: 'read', dTable: 'read_write' },
   grid: (p) => grid1d(p.uniques * p.dim, 256),
 });
 
 export const crossEntropy = defineKernel({
-  label: 'cross_entropy', code: crossEntropyWgsl, constants: { WG: 64 },
+  label: 'cross_entropy', pieces: [crossEntropyWgsl], constants: { WG: 64 },
   params: { rows: 'u32', vocab: 'u32', weight: 'f32', flags: 'u32' },
   buffers: { logits: 'read', targets: 'read', dLogits: 'read_write', loss: 'read_write' },
   grid: (p) => grid1d(p.rows, 64),
 });
 
 export const klDivergence = defineKernel({
-  label: 'kl_divergence', code: klDivergenceWgsl, constants: { WG: 64 },
+  label: 'kl_divergence', pieces: [klDivergenceWgsl], constants: { WG: 64 },
   params: { rows: 'u32', vocab: 'u32', temperature: 'f32', weight: 'f32', flags: 'u32' },
   buffers: { logits: 'read', teacher: 'read', mask: 'read', dLogits: 'read_write', loss: 'read_write' },
   grid: (p) => grid1d(p.rows, 64),
@@ -126,28 +126,28 @@ export const klDivergence = defineKernel({
 
 /** KL to cached top-k teacher logits (ids and values per row), as klBackward with TopKLogits. */
 export const klTopK = defineKernel({
-  label: 'kl_topk', code: klTopKWgsl, constants: { WG: 64 },
+  label: 'kl_topk', pieces: [klTopKWgsl], constants: { WG: 64 },
   params: { rows: 'u32', vocab: 'u32', k: 'u32', temperature: 'f32', weight: 'f32', flags: 'u32' },
   buffers: { logits: 'read', ids: 'read', teacher: 'read', dLogits: 'read_write', loss: 'read_write' },
   grid: (p) => grid1d(p.rows, 64),
 });
 
 export const gradSumsq = defineKernel({
-  label: 'grad_sumsq', code: gradSumsqWgsl, constants: { WG: 64, CHUNK: SUMSQ_CHUNK },
+  label: 'grad_sumsq', pieces: [gradSumsqWgsl], constants: { WG: 64, CHUNK: SUMSQ_CHUNK },
   params: { count: 'u32', first: 'u32' },
   buffers: { grad: 'read', partials: 'read_write' },
   grid: (p) => grid1d(Math.ceil(p.count / SUMSQ_CHUNK), 64),
 });
 
 export const clipScale = defineKernel({
-  label: 'clip_scale', code: clipScaleWgsl,
+  label: 'clip_scale', pieces: [clipScaleWgsl],
   params: { count: 'u32', maxNorm: 'f32' },
   buffers: { partials: 'read', out: 'read_write' },
   grid: () => [1, 1, 1],
 });
 
 export const adamw = defineKernel({
-  label: 'adamw', code: adamwWgsl, constants: { WG: 256 },
+  label: 'adamw', pieces: [adamwWgsl], constants: { WG: 256 },
   params: { count: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weightDecay: 'f32', bc1: 'f32', bc2: 'f32' },
   buffers: { grad: 'read', clip: 'read', w: 'read_write', m: 'read_write', v: 'read_write' },
   grid: (p) => grid1d(p.count, 256),
@@ -155,7 +155,7 @@ export const adamw = defineKernel({
 
 /** Zero the gradient where a bit of the mask is clear (pruned weights stay pruned). */
 export const maskGrad = defineKernel({
-  label: 'mask_grad', code: maskGradWgsl, constants: { WG: 256 },
+  label: 'mask_grad', pieces: [maskGradWgsl], constants: { WG: 256 },
   params: { count: 'u32' },
   buffers: { mask: 'read', grad: 'read_write' },
   grid: (p) => grid1d(p.count, 256),

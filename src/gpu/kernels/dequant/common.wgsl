@@ -8,6 +8,9 @@
 //   chunk_values(o, c): the 8 weights of chunk c (0 <= c < QK / 8) of the block at byte o, dequantized;
 //   chunk_pos(c): where in the block those two runs of 4 weights sit (multiples of 4).
 // Blocks run along a row and rows hold whole blocks, so row n starts at byte n * (inDim / QK) * QB.
+// Expects: the `w` binding of ../matmul/io.wgsl, whose element type this piece sets.
+
+alias WT = u32;
 
 /** 8 dequantized weights: `a` holds block positions chunk_pos(c).x + 0..3, `b` chunk_pos(c).y + 0..3. */
 struct Chunk {
