@@ -8,13 +8,7 @@
 // kernel in a fresh process; garbage collection and per-submission costs are the likely cause, hence the
 // CPU work up front, longer submissions and the differential timing below. Software adapters' numbers
 // mean little (they share the CPU cores with everything else).
-//   node --import ./node/register.mjs bench/matmul.ts [--dim 4096] [--rows 128]
-import { isMain } from './is-main';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { getNodeGpuDevice } from '../node/gpu';
+//   node --import ./node/register.mjs bench/cli/matmul.ts [--dim 4096] [--rows 128]
 import { readFloats, storageBuffer, uploadBuffer } from '../src/gpu/buffers';
 import { GpuContext } from '../src/gpu/context';
 import { describeAdapter } from '../src/gpu/device';
@@ -214,19 +208,4 @@ export function formatMatmulTable(rows: MatmulBenchRow[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-}
-
-if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { dim: { type: 'string' }, rows: { type: 'string' } } });
-  const result = await benchMatmul(await getNodeGpuDevice(), {
-    dim: values.dim ? Number(values.dim) : undefined, prefillRows: values.rows ? Number(values.rows) : undefined,
-  }) as { date: string; adapter: Record<string, string> };
-  // the adapter in the name, so runs on different machines on the same day do not overwrite each other
-  const a = result.adapter;
-  const slug = (a.architecture || a.device || a.vendor || 'gpu').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-  const file = resolve(dirname(fileURLToPath(import.meta.url)), `results/matmul-${slug}-${result.date.slice(0, 10)}.json`);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
-  console.log(`wrote ${file}`);
-  process.exit(0); // Dawn keeps the event loop alive otherwise
 }

@@ -2,13 +2,10 @@
 // method from lazy stores (tensor by tensor, as `lab merge` does) into a counting sink. Reports seconds,
 // MB/s of input read, and the merge's peak tensor memory against one model's size.
 // Prints a table and writes bench/results/merge-<shape>-<date>.json.
-//   node --import ./node/register.mjs bench/merge.ts [--shape llama-160m]
-import { isMain } from './is-main';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+//   node --import ./node/register.mjs bench/cli/merge.ts [--shape llama-160m]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileSetFromPath } from '../node/files';
 import { writeLabArtifact } from '../src/io/lab-artifact';
 import type { ModelConfig } from '../src/model/config';
@@ -19,11 +16,9 @@ import { MemoryMeter } from '../src/passes/merge/run';
 import { parseMergeSpec } from '../src/passes/merge/spec';
 import { openLazyStore } from '../src/passes/merge/store';
 import { writeMergedArtifact } from '../src/passes/merge/write-artifact';
-import { randomModel, SHAPES } from './forward';
+import { randomModel } from './forward';
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-const SMALL: ModelConfig = {
+export const MERGE_SMALL: ModelConfig = {
   architecture: 'llama', hiddenSize: 256, intermediateSize: 704, numLayers: 12, numHeads: 4, numKvHeads: 2, headDim: 64,
   vocabSize: 2048, maxPositions: 512, rmsNormEps: 1e-5, ropeTheta: 10000, ropeStyle: 'half', attentionBias: false,
   tieWordEmbeddings: false, bosTokenId: 1, eosTokenId: 2,
@@ -41,7 +36,7 @@ const SPECS: Record<MergeMethodId, unknown> = {
   passthrough: { slices: [{ sources: [{ model: 'a', layerRange: [0, 6] }] }, { sources: [{ model: 'b', layerRange: [6, 12] }] }] },
 };
 
-export async function benchMerge(config: ModelConfig = SMALL): Promise<MergeBenchRow[]> {
+export async function benchMerge(config: ModelConfig = MERGE_SMALL): Promise<MergeBenchRow[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-merge-'));
   try {
     let modelMB = 0;
@@ -73,18 +68,4 @@ export function formatMergeTable(rows: MergeBenchRow[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-}
-
-if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { shape: { type: 'string' } } });
-  const config = values.shape ? SHAPES[values.shape] : SMALL;
-  if (!config) throw new Error(`unknown --shape ${values.shape}; known: ${Object.keys(SHAPES).join(', ')}`);
-  const rows = await benchMerge(config);
-  console.log(`merge per method, 3 random models (${values.shape ?? 'small'}), lazy stores -> streamed artifact, CPU (${cpus()[0]?.model}):`);
-  console.log(formatMergeTable(rows));
-  const date = new Date().toISOString();
-  const file = resolve(REPO, `bench/results/merge-${values.shape ?? 'small'}-${date.slice(0, 10)}.json`);
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({ bench: 'merge', date, shape: values.shape ?? 'small', config, cpu: cpus()[0]?.model, cores: cpus().length, rows }, null, 2) + '\n');
-  console.log(`wrote ${file}`);
 }

@@ -3,9 +3,7 @@
 // q4 (4-bit MatMulNBits) and q8 (Q8_0 as 8-bit MatMulNBits) against our identically quantized model, and fp16
 // (float16 graph) against our runtime on the same f16 weights where the adapter has shader-f16. Each runtime
 // is timed only after its prompt logits agree with the other's. ORT keeps its KV cache on the GPU between steps, as transformers.js does.
-//   node --import ./node/register.mjs bench/onnx.ts [--prompt 32] [--decode 64] [--repeats 3]
-import { isMain } from './is-main';
-import { parseArgs } from 'node:util';
+//   node --import ./node/register.mjs bench/cli/onnx.ts [--prompt 32] [--decode 64] [--repeats 3]
 import { startLab } from '../test/e2e/harness';
 
 export interface OnnxBenchOptions {
@@ -117,13 +115,4 @@ export function formatOnnxTable(r: OnnxBenchResult): string {
     ...Object.entries(r.skipped).map(([v, why]) => `${v}: not run: ${why}`),
   ];
   return lines.join('\n');
-}
-
-if (isMain(import.meta.url)) {
-  const { values } = parseArgs({
-    options: { prompt: { type: 'string', default: '32' }, decode: { type: 'string', default: '64' }, repeats: { type: 'string', default: '3' } },
-  });
-  const result = await benchOnnx({ promptTokens: Number(values.prompt), decodeTokens: Number(values.decode), repeats: Number(values.repeats) });
-  console.log(formatOnnxTable(result));
-  process.exit(0);
 }

@@ -4,12 +4,10 @@
 // TinyStories evaluation (perplexity over the whole first half of valid_a, llama.cpp protocol, 512-token
 // chunks; the second half is where calibration and probe come from) and against the 8-chunk slice the
 // tests measure. Prints a table and writes bench/results/predict-<date>.json.
-//   npx tsx bench/predict.ts [--full-chunks N]
-import { isMain } from './is-main';
+//   node --import ./node/register.mjs bench/cli/predict.ts [--full-chunks N]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { fileSetFromPath } from '../node/files';
 import { perplexity } from '../src/eval/perplexity';
 import { loadModel } from '../src/io/load';
@@ -68,9 +66,4 @@ export async function benchPredict(opts: { fullChunks?: number } = {}): Promise<
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(`wrote ${file}`);
   return result;
-}
-
-if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { 'full-chunks': { type: 'string' } } });
-  await benchPredict({ fullChunks: values['full-chunks'] ? Number(values['full-chunks']) : undefined });
 }

@@ -3,14 +3,11 @@
 // against the dense CPU oracle before it is timed; (2) per pruning method on stories260K: bytes as stored,
 // bytes with N:M matrices packed (what the WebGPU runtime uploads), parameters, time and a short perplexity.
 // Prints tables and writes bench/results/prune-<adapter>-<date>.json.
-//   node --import ./node/register.mjs bench/prune.ts [--dim 4096]
-import { isMain } from './is-main';
+//   node --import ./node/register.mjs bench/cli/prune.ts [--dim 4096]
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { fileSetFromPath } from '../node/files';
-import { getNodeGpuDevice } from '../node/gpu';
 import { readFloats, storageBuffer, uploadBuffer } from '../src/gpu/buffers';
 import { GpuContext } from '../src/gpu/context';
 import { describeAdapter } from '../src/gpu/device';
@@ -194,10 +191,4 @@ export async function benchPrune(device: GPUDevice, dim?: number): Promise<objec
   writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
   console.log(`wrote ${file}`);
   return result;
-}
-
-if (isMain(import.meta.url)) {
-  const { values } = parseArgs({ options: { dim: { type: 'string' } } });
-  await benchPrune(await getNodeGpuDevice(), values.dim ? Number(values.dim) : undefined);
-  process.exit(0); // Dawn keeps the event loop alive otherwise
 }

@@ -1,8 +1,7 @@
 // Time per quantization method on stories260K (CPU reference): the one-off calibration run, then each pass
 // with its statistics cached (what a second method on the same model and calibration costs), with the
 // bytes it produces and a short perplexity check. Prints a table and writes bench/results/quant-<date>.json.
-//   npx tsx bench/quant.ts
-import { isMain } from './is-main';
+//   node --import ./node/register.mjs bench/cli/quant.ts
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,5 +59,3 @@ export async function benchQuant(): Promise<object> {
   console.log(`wrote ${file}`);
   return result;
 }
-
-if (isMain(import.meta.url)) await benchQuant();

@@ -3,11 +3,11 @@
 // bench/results/forward-<model>-<adapter>-<date>.json with the device that produced it.
 //   npm run bench [-- --prompt 128 --decode 64 --repeats 3]
 //   npm run bench -- --shape llama-160m --no-cpu     random weights in a realistic shape (see SHAPES)
+//   node --import ./node/register.mjs bench/cli/<name>.ts [--help]     one bench alone (bench/cli/ has one entry per bench)
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { fileSetFromPath } from '../node/files';
 import { getNodeGpuDevice } from '../node/gpu';
 import { describeAdapter } from '../src/gpu/device';
@@ -15,6 +15,7 @@ import { loadModel } from '../src/io/load';
 import { CpuRuntime } from '../src/runtime/cpu-reference';
 import { WebGpuRuntime } from '../src/runtime/webgpu';
 import type { Runtime } from '../src/runtime/runtime';
+import { cliArgs } from './cli/args';
 import { benchEval, formatEvalTable, type EvalBenchRow } from './eval';
 import { benchMatmul } from './matmul';
 import { benchMerge, formatMergeTable } from './merge';
@@ -31,16 +32,16 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = process.env.SHARED_DIR ?? resolve(ROOT, '../shared');
 const MODEL = join(SHARED, 'models/stories260K/stories260K.gguf');
 
-const { values } = parseArgs({
-  options: {
-    prompt: { type: 'string', default: '128' },
-    decode: { type: 'string', default: '64' },
-    repeats: { type: 'string', default: '3' },
-    model: { type: 'string', default: MODEL },
-    shape: { type: 'string' },
-    'no-cpu': { type: 'boolean', default: false },
-    'forward-only': { type: 'boolean', default: false },
-  },
+const USAGE = `npm run bench [-- --prompt 128 --decode 64 --repeats 3 --model FILE --shape ${Object.keys(SHAPES).join('|')} --no-cpu --forward-only]
+One bench alone: node --import ./node/register.mjs bench/cli/<name>.ts [--help]; name is one of matmul, merge, onnx, predict, prune, quant, sampling, train.`;
+const values = cliArgs(USAGE, {
+  prompt: { type: 'string', default: '128' },
+  decode: { type: 'string', default: '64' },
+  repeats: { type: 'string', default: '3' },
+  model: { type: 'string', default: MODEL },
+  shape: { type: 'string' },
+  'no-cpu': { type: 'boolean', default: false },
+  'forward-only': { type: 'boolean', default: false },
 });
 const opts: ForwardBenchOptions = { promptTokens: Number(values.prompt), decodeTokens: Number(values.decode), repeats: Number(values.repeats) };
 

@@ -1,16 +1,14 @@
 // Token sampling cost per vocabulary size: the full-sort reference (src/runtime/sampling-reference.ts, the
-// sampler as first written) against `sample` (quickselect + a lazily sorted prefix), in ns per token, for
+// sampler as first written) against `sample` (ids bucketed by weight, a bucket sorted only when read), in ns per token, for
 // temperature alone, top-k and top-p. Logits are normal with standard deviation 3 (about a small LLM's
 // spread; the nucleus of top-p 0.9 is then a few percent of the vocabulary). Each option set is timed only
 // after both samplers drew the same tokens. Prints a table and writes bench/results/sampling-<date>.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { arch, cpus, platform } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname } from 'node:path';
 import { sample, seededRandom, type SamplingOptions } from '../src/runtime/sampling';
 import { sampleReference } from '../src/runtime/sampling-reference';
-
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+import { resultsPath } from './results-dir';
 
 export const SAMPLING_VOCABS = [512, 32_000, 152_064];
 const CASES: [label: string, opts: SamplingOptions][] = [
@@ -74,7 +72,7 @@ export function benchSampling(options: { vocabs?: number[]; minMs?: number; writ
   console.log(formatSamplingTable(rows));
   if (write) {
     const date = new Date().toISOString();
-    const file = resolve(REPO, `bench/results/sampling-${date.slice(0, 10)}.json`);
+    const file = resultsPath(`sampling-${date.slice(0, 10)}.json`);
     mkdirSync(dirname(file), { recursive: true });
     const host = { platform: platform(), arch: arch(), cpu: cpus()[0]?.model, cores: cpus().length, node: process.version };
     writeFileSync(file, JSON.stringify({ bench: 'sampling', date, logits: 'normal, sd 3, 8 vectors per vocabulary', host, rows }, null, 2) + '\n');

@@ -3,13 +3,11 @@
 // Wanda, then distilled from the dense model on WebGPU (sparsity kept), with held-out perplexity before
 // and after; and fine-tuning on a WikiText slice on WebGPU (WikiText ppl down, TinyStories ppl up).
 // Prints tables and writes bench/results/{train,heal,finetune}-<adapter>-<date>.json (one per section run).
-//   node --import ./node/register.mjs bench/train.ts [--steps 8] [--heal-steps 60] [--finetune-steps 40] [--no-heal]
+//   node --import ./node/register.mjs bench/cli/train.ts [--steps 8] [--heal-steps 60] [--finetune-steps 40] [--no-heal]
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { fileSetFromPath } from '../node/files';
-import { getNodeGpuDevice } from '../node/gpu';
 import { perplexity } from '../src/eval/perplexity';
 import { describeAdapter } from '../src/gpu/device';
 import { trainOnGpu } from '../src/gpu/train/run';
@@ -20,7 +18,6 @@ import { calibrationFromTokens } from '../src/passes/calibration';
 import { TrainConfig, Trainer, crossEntropyObjective, fullTrainable, weightsOf, windowBatches } from '../src/passes/distill/index';
 import { passes } from '../src/passes/index';
 import { WebGpuRuntime } from '../src/runtime/webgpu';
-import { isMain } from './is-main';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SHARED = process.env.SHARED_DIR ?? resolve(REPO, '../shared');
@@ -162,20 +159,4 @@ export async function benchTrain(device: GPUDevice, o: TrainBenchOptions = TRAIN
     write('finetune', { finetune });
   }
   return { throughput: t, healing, finetune };
-}
-
-if (isMain(import.meta.url)) {
-  const { values } = parseArgs({
-    options: {
-      steps: { type: 'string', default: String(TRAIN_BENCH_DEFAULTS.steps) },
-      'heal-steps': { type: 'string', default: String(TRAIN_BENCH_DEFAULTS.healSteps) },
-      'finetune-steps': { type: 'string', default: String(TRAIN_BENCH_DEFAULTS.finetuneSteps) },
-      'no-heal': { type: 'boolean', default: false },
-    },
-  });
-  await benchTrain(await getNodeGpuDevice(), {
-    ...TRAIN_BENCH_DEFAULTS, steps: Number(values.steps), healSteps: values['no-heal'] ? 0 : Number(values['heal-steps']),
-    finetuneSteps: Number(values['finetune-steps']),
-  });
-  process.exit(0); // Dawn keeps the event loop alive otherwise
 }
