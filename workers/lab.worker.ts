@@ -43,13 +43,16 @@ async function filesOf(source: ModelSource, onProgress: ((p: Progress) => void) 
     }
     return set;
   }
-  const cache = await ModelCache.open();
-  try {
-    return await cache.fileSet(source.id);
-  } finally {
-    cache.close();
-  }
+  return (await cacheForLoads()).fileSet(source.id);
 }
+
+// A cached model's chunks are read lazily, while it loads and after (the base's sha256), so the connection
+// that hands them out stays open for the worker's life (closing it made every cached load fail).
+let loadCache: Promise<ModelCache> | null = null;
+const cacheForLoads = () => (loadCache ??= ModelCache.open().catch((e) => {
+  loadCache = null;
+  throw e;
+}));
 
 const api = {
   catalog(): Catalog {

@@ -8,6 +8,7 @@ import { loadDocs } from '../eval/data-formats';
 import { requestGpuDevice } from '../gpu/device';
 import { trainOnGpu } from '../gpu/train/run';
 import type { Model } from '../model/model';
+import type { NormalizedRecipe } from '../recipe/schema';
 import type { Tokenizer } from '../model/tokenizer/spec';
 import { distillTrainer, windowBatches, type StepInfo } from '../passes/distill/index';
 import { taskLibrary } from './catalog';
@@ -43,6 +44,21 @@ export async function healTokens(tok: Tokenizer, data: DataSource): Promise<numb
   if (!task) throw new Error('the task library has no tinystories task to train on');
   const docs = await loadDocs(data, task.data);
   return tok.encode(docs.slice(0, Math.ceil(docs.length / 2)).map((d) => String(d.text ?? '')).join('\n\n'));
+}
+
+/**
+ * The healed model's recipe: the compressed model's, with the heal appended as a `lab-heal` step (the Lab's
+ * trainer on TinyStories' first half, toward the base), its settings and the backend that finished it, so the
+ * healed model has its own recipe hash. Not the recipe `heal` pass (which trains on calibration windows): a
+ * recipe runner refuses the step by name rather than silently running a different training.
+ */
+export function healedRecipe(recipe: NormalizedRecipe, params: HealParams, run: { backend: TrainBackend; resumedFrom: number | null }): NormalizedRecipe {
+  const { checkpointEvery: _every, ...settings } = HealParams.parse(params); // checkpoints do not change the weights
+  const step = {
+    pass: 'lab-heal', version: 1,
+    params: { ...settings, seed: 0, teacher: 'base', data: 'tinystories, first half', backend: run.backend, ...(run.resumedFrom !== null ? { resumedFrom: run.resumedFrom } : {}) },
+  };
+  return { ...recipe, name: `${recipe.name}+heal`, passes: [...recipe.passes, step as unknown as NormalizedRecipe['passes'][number]] };
 }
 
 const allF32 = (m: Model) => [...m.tensors.values()].every((t) => t.dtype === 'f32');

@@ -9,6 +9,8 @@ import type { FileSet } from '../io/source';
 import { DTYPES, type DTypeId } from '../model/dtype';
 import { modelBytes } from '../model/model';
 import { recipeHash } from '../recipe/hash';
+import type { NormalizedRecipe } from '../recipe/schema';
+import type { Model } from '../model/model';
 import { LabSession, yielding, type GenerateOptions, type GenerateStats, type ModelInfo } from '../runtime/session';
 import { ModelCache, type StoredEntry } from '../store/cache';
 import { taskLibrary } from './catalog';
@@ -19,7 +21,7 @@ import { blobOf, EXPORT_FORMATS, type ExportFile, type ExportFormatId } from './
 import { mineSearch, type MineSearchOutcome, type MineSearchSpec, type SearchCandidate } from './search';
 import { sensitivityMap, type SensitivityCell } from './sensitivity';
 import { tarParts } from './tar';
-import { healModel, healTokens, type HealOptions, type HealParams, type TrainBackend } from './train';
+import { healedRecipe, healModel, healTokens, type HealOptions, type HealParams, type TrainBackend } from './train';
 
 export type Which = 'base' | 'compressed';
 
@@ -44,6 +46,12 @@ export interface EvalRequest {
   kld?: boolean;
 }
 
+function dtypesOf(model: Model): Record<string, number> {
+  const dtypes: Record<string, number> = {};
+  for (const t of model.tensors.values()) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
+  return dtypes;
+}
+
 const partsBytes = (parts: readonly Uint8Array[]) => parts.reduce((s, p) => s + p.byteLength, 0);
 const stemOf = (name: string) => name.replace(/\.(gguf|safetensors|bin)$/i, '').replace(/[^\w.-]+/g, '_') || 'model';
 
@@ -51,7 +59,8 @@ export class Workspace {
   private base: LabSession | null = null;
   private baseFiles: FileSet | null = null;
   private baseSha: string | null = null;
-  private compressed: { session: LabSession; summary: CompressSummary; recipe: unknown } | null = null;
+  /** The compressed model now (the recipe's result, or that healed) and the recipe's result it came from. */
+  private compressed: { session: LabSession; summary: CompressSummary; recipe: NormalizedRecipe; origin: { model: Model; summary: CompressSummary; recipe: NormalizedRecipe } } | null = null;
 
   private session(which: Which): LabSession {
     const s = which === 'base' ? this.base : this.compressed?.session;
@@ -93,31 +102,37 @@ export class Workspace {
       { ...run.model, source: { ...run.model.source, name: `${stemOf(base.model.source.name)}-${recipe.name}` } },
       { maxPositions: base.maxPositions },
     );
-    const dtypes: Record<string, number> = {};
-    for (const t of run.model.tensors.values()) dtypes[t.dtype] = (dtypes[t.dtype] ?? 0) + 1;
     const summary: CompressSummary = {
       info: session.info(), recipeName: recipe.name, recipeHash: recipeHash(await this.baseSha256(opts.signal), recipe),
-      baseBytes: modelBytes(base.model), bytes: modelBytes(run.model), seconds: (performance.now() - t0) / 1000, dtypes,
+      baseBytes: modelBytes(base.model), bytes: modelBytes(run.model), seconds: (performance.now() - t0) / 1000, dtypes: dtypesOf(run.model),
     };
     this.compressed?.session.dispose();
-    this.compressed = { session, summary, recipe };
+    this.compressed = { session, summary, recipe, origin: { model: session.model, summary, recipe } };
     return summary;
   }
 
   /**
-   * Heal: train the compressed model toward the base (its teacher), checkpoints in IndexedDB under its recipe
-   * hash; the compressed model is then the trained one (the market and exports take it from here).
+   * Heal: train the recipe's result toward the base (its teacher), checkpoints in IndexedDB under the recipe's
+   * hash (so Resume continues them); the compressed model is then the trained one, with its own recipe (the
+   * recipe plus the heal and its settings) and hash, for the cache, the market and exports. Healing again
+   * starts from the recipe's result, so the same settings give the same model.
    */
   async heal(params: HealParams, data: DataRef | DataSource | undefined, opts: HealOptions): Promise<{ backend: TrainBackend; steps: number; resumedFrom: number | null; summary: CompressSummary }> {
-    const base = this.session('base'), student = this.session('compressed');
-    const { summary, recipe } = this.compressed!;
+    const base = this.session('base');
+    this.session('compressed');
+    const { origin } = this.compressed!;
+    const t0 = performance.now();
     const tokens = await healTokens(base.tokenizer, dataSource(data));
-    const r = await healModel(base.model, student.model, tokens, summary.recipeHash, params, { ...opts, gpu: opts.gpu ?? base.backend === 'webgpu' });
-    const session = await LabSession.fromModel({ ...r.model, source: { ...r.model.source, name: `${student.model.source.name.replace(/-healed$/, '')}-healed` } }, { maxPositions: base.maxPositions });
-    const next = { ...summary, info: session.info() };
-    student.dispose();
-    this.compressed = { session, summary: next, recipe };
-    return { backend: r.backend, steps: r.history.at(-1)?.step ?? 0, resumedFrom: r.resumedFrom, summary: next };
+    const r = await healModel(base.model, origin.model, tokens, origin.summary.recipeHash, params, { ...opts, gpu: opts.gpu ?? base.backend === 'webgpu' });
+    const recipe = healedRecipe(origin.recipe, params, r);
+    const session = await LabSession.fromModel({ ...r.model, source: { ...r.model.source, name: `${origin.model.source.name}-healed` } }, { maxPositions: base.maxPositions });
+    const summary: CompressSummary = {
+      ...origin.summary, info: session.info(), recipeName: recipe.name, recipeHash: recipeHash(await this.baseSha256(opts.signal), recipe),
+      bytes: modelBytes(r.model), dtypes: dtypesOf(r.model), seconds: origin.summary.seconds + (performance.now() - t0) / 1000,
+    };
+    this.compressed!.session.dispose();
+    this.compressed = { session, summary, recipe, origin };
+    return { backend: r.backend, steps: r.history.at(-1)?.step ?? 0, resumedFrom: r.resumedFrom, summary };
   }
 
   async evaluate(which: Which, req: EvalRequest, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<Result> {

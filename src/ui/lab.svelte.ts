@@ -217,6 +217,15 @@ export class LabState {
     await this.saveToCache('compressed');
   }
 
+  /** The compressed model is now the healed one (its own recipe and hash): outputs of the old one are stale. */
+  healed(summary: CompressSummary): void {
+    this.compressed = summary;
+    this.compressedOutput = '';
+    this.compressedStats = null;
+    this.saved = null;
+    this.exported = [];
+  }
+
   private cancelled = false;
 
   cancel(): void {

@@ -2,12 +2,35 @@
 // heal it toward the base for a few updates in the worker (the CPU trainer: q4_0 trains straight-through) with
 // the loss curve drawn live, a checkpoint kept in IndexedDB, then "Resume" continuing from that checkpoint.
 // axe finds no serious violation with the panel filled. A pruned (f32) model heals on WebGPU (SwiftShader here),
-// and a long run stops from the progress bar's Cancel.
+// and a long run stops from the progress bar's Cancel. Each healed model has its own recipe (the recipe + the heal)
+// and hash, and is saved to the cache, where it is still found and opens after a reload.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { STORIES } from '../fixtures';
 import { chromiumSuite, startLab, type Lab } from './harness';
 import { screenshot, seriousViolations, waitForOrAlert, watchReloads } from './ui-helpers';
+
+/** The compressed model's recipe name and full recipe hash, as the recipe card shows them. */
+async function shownRecipe(page: Page): Promise<{ name: string; hash: string }> {
+  const card = page.getByTestId('compressed');
+  return { name: (await card.locator('dt:text-is("Recipe") + dd').textContent())!, hash: (await card.locator('dd[title]').getAttribute('title'))! };
+}
+
+/** The cache's entries (IndexedDB, as the store writes them): id, kind and what the Lab keeps in meta. */
+function cachedEntries(page: Page): Promise<{ id: string; kind: string; name: string; meta: { recipe: string | null; recipeHash: string | null; sha256: string } }[]> {
+  return page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('compression-lab');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const all = open.result.transaction('entries').objectStore('entries').getAll();
+      all.onsuccess = () => {
+        open.result.close();
+        resolve(all.result);
+      };
+      all.onerror = () => reject(all.error);
+    };
+  }));
+}
 
 /** "loss A → B after N updates" from the panel. */
 async function lossLine(page: Page): Promise<{ first: number; last: number; steps: number }> {
@@ -38,6 +61,8 @@ chromiumSuite('Lab heal / distill panel in Chromium', () => {
     await page.getByLabel('dtype', { exact: true }).selectOption('q4_0');
     await page.getByRole('button', { name: 'Run recipe' }).click();
     await waitForOrAlert(page, 'compressed-ratio', 60_000);
+    const compressed = await shownRecipe(page);
+    expect(compressed.name).toBe('my-recipe');
 
     const panel = page.locator('section[aria-labelledby="train-heading"]');
     await panel.getByLabel('Updates').fill('8');
@@ -51,6 +76,14 @@ chromiumSuite('Lab heal / distill panel in Chromium', () => {
     expect(first.last).toBeLessThan(first.first);
     expect(await page.getByRole('img', { name: 'Distillation loss per update' }).locator('path').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('train-checkpoint').textContent()).toBe('Checkpoint saved at step 8 (cpu)');
+    // its own identity (the recipe + the heal and its settings), saved to the cache like any recipe result
+    const healed = await shownRecipe(page);
+    expect(healed.name).toBe('my-recipe+heal');
+    expect(healed.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(healed.hash).not.toBe(compressed.hash);
+    await expect.poll(async () => (await cachedEntries(page)).find((e) => e.meta.recipeHash === healed.hash)).toMatchObject({
+      kind: 'artifact', name: 'stories260K-my-recipe-healed.safetensors', meta: { recipe: 'my-recipe+heal' },
+    });
 
     // four more updates from the stored checkpoint: the curve keeps its first 8 points and extends to 12
     await panel.getByLabel('Updates').fill('12');
@@ -59,6 +92,11 @@ chromiumSuite('Lab heal / distill panel in Chromium', () => {
     const resumed = await lossLine(page);
     expect(resumed).toMatchObject({ first: first.first, steps: 12 });
     expect(await page.getByTestId('train-checkpoint').textContent()).toBe('Checkpoint saved at step 12 (cpu)');
+    const resumedRecipe = await shownRecipe(page);
+    expect(resumedRecipe.name).toBe('my-recipe+heal');
+    expect([compressed.hash, healed.hash]).not.toContain(resumedRecipe.hash); // 12 updates, not 8
+    expect((await cachedEntries(page)).filter((e) => e.meta.recipe === 'my-recipe+heal').map((e) => e.meta.recipeHash).sort())
+      .toEqual([healed.hash, resumedRecipe.hash].sort());
     await screenshot(page, 'ui-train');
     expect(await seriousViolations(page)).toEqual([]);
     expect(lab!.pageErrors).toEqual([]);
@@ -79,13 +117,29 @@ chromiumSuite('Lab heal / distill panel in Chromium', () => {
     expect(r.last).toBeLessThan(r.first);
     expect(await page.getByTestId('train-checkpoint').textContent()).toBe('Checkpoint saved at step 6 (webgpu)');
     await screenshot(page, 'ui-train-webgpu');
+    expect((await shownRecipe(page)).name).toBe('wanda-50+heal');
 
-    // a long run stops from its progress bar's Cancel; the page says how to go on
     await panel.getByLabel('Updates').fill('500');
     await panel.getByRole('button', { name: 'Heal' }).click();
+    // it stops from its progress bar's Cancel; the page says how to go on
     await panel.getByTestId('progress').getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(async () => page.getByTestId('lab-notice').textContent(), { timeout: 30_000 }).toBe('Training cancelled; resume from the last checkpoint.');
     expect(await panel.getByRole('button', { name: 'Heal' }).isEnabled()).toBe(true);
+    // the cancelled run changed nothing: the model is still the 6-update heal
+    expect((await shownRecipe(page)).name).toBe('wanda-50+heal');
     expect(lab!.pageErrors).toEqual([]);
+  });
+
+  it('after a reload the cache still lists the healed models, and one opens in the Lab', async () => {
+    const seen = lab!.pageErrors.length;
+    await page.goto(`${lab!.url}/#/cache`);
+    await page.reload();
+    const table = await waitForOrAlert(page, 'cache-table', 20_000);
+    await expect.poll(async () => table.textContent()).toContain('recipe wanda-50+heal');
+    expect(await table.textContent()).toContain('recipe my-recipe+heal');
+    await page.getByRole('button', { name: 'Open in Lab: stories260K-wanda-50-healed.safetensors' }).click();
+    expect(await (await waitForOrAlert(page, 'architecture', 60_000)).textContent()).toBe('llama');
+    // the one load since the start is this test's own reload
+    expect(lab!.pageErrors.slice(seen)).toEqual(['the page reloaded itself mid-test (Vite re-optimized dependencies?)']);
   });
 }, [STORIES.reference, STORIES.tinystories]);

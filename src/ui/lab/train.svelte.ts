@@ -44,9 +44,13 @@ export class TrainState {
         }),
         proxy((step: number) => (this.checkpointStep = step)),
       );
-      this.lab.compressed = r.summary;
       this.backend = r.backend;
       this.resumedFrom = r.resumedFrom;
+      this.lab.healed(r.summary);
+      this.running = false;
+      // Kept like every recipe result: the healed artifact, under its own recipe hash, in the cache.
+      await this.lab.saveToCache('compressed');
+      if (this.lab.error) return;
       this.lab.notice = `Healed to step ${r.steps} on ${r.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}${r.resumedFrom !== null ? ` (resumed from step ${r.resumedFrom})` : ''}: the compressed model is now the trained one.`;
     } catch (e) {
       if (this.cancelled || (e as Error)?.name === 'AbortError') this.lab.notice = 'Training cancelled; resume from the last checkpoint.';
