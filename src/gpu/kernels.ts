@@ -4,11 +4,16 @@
 import attentionSerialWgsl from './kernels/attention-serial.wgsl?raw';
 import attentionWgsl from './kernels/attention.wgsl?raw';
 import embeddingWgsl from './kernels/embedding.wgsl?raw';
-import matmulBlockedWgsl from './kernels/matmul-blocked.wgsl?raw';
-import matmulWgsl from './kernels/matmul.wgsl?raw';
 import matmulIoWgsl from './kernels/matmul/io.wgsl?raw';
 import matmulF32Wgsl from './kernels/matmul/f32.wgsl?raw';
 import matvecWgsl from './kernels/matmul/matvec.wgsl?raw';
+import tiledWgsl from './kernels/matmul/tiled.wgsl?raw';
+import tiledQuantWgsl from './kernels/matmul/tiled-quant.wgsl?raw';
+import tileFmaWgsl from './kernels/matmul/tile-fma.wgsl?raw';
+import blockedWgsl from './kernels/matmul/blocked.wgsl?raw';
+import blockF32Wgsl from './kernels/matmul/block-f32.wgsl?raw';
+import blockQuantWgsl from './kernels/matmul/block-quant.wgsl?raw';
+import storeBlockWgsl from './kernels/matmul/store-block.wgsl?raw';
 import dotF32Wgsl from './kernels/matmul/dot-f32.wgsl?raw';
 import dotVec4Wgsl from './kernels/matmul/dot-vec4.wgsl?raw';
 import dotQuantWgsl from './kernels/matmul/dot-quant.wgsl?raw';
@@ -22,8 +27,6 @@ import dequantQ4_0Wgsl from './kernels/dequant/q4_0.wgsl?raw';
 import dequantQ4_1Wgsl from './kernels/dequant/q4_1.wgsl?raw';
 import dequantQ5_0Wgsl from './kernels/dequant/q5_0.wgsl?raw';
 import dequantQ8_0Wgsl from './kernels/dequant/q8_0.wgsl?raw';
-import qmatmulBlockedWgsl from './kernels/qmatmul-blocked.wgsl?raw';
-import qmatmulWgsl from './kernels/qmatmul.wgsl?raw';
 import { INT_DTYPES, parseIntId, type IntDTypeId } from '../model/dtypes/intn';
 import type { AdapterClass } from './device';
 import { defineKernel, grid1d, split } from './kernel';
@@ -56,20 +59,33 @@ export const MATMUL_ACCUMULATE = 2;
 
 const matmulParams = { rows: 'u32', inDim: 'u32', outDim: 'u32', flags: 'u32' } as const;
 const matmulBuffers = { x: 'read', w: 'read', bias: 'read', out: 'read_write' } as const;
-const TILE = 64; // matmul.wgsl's output tile edge
+/** tile-fma.wgsl's output tile edge. */
+const TILE = 64;
+
+/**
+ * The matmul bodies for batches, each completed by an io piece and an operand decoder (the f32 reads of
+ * matmul/f32.wgsl, a quantized format, or training's strides): the shared tiled inner product and 4x4 block
+ * epilogue come with them.
+ */
+export const MATMUL_BODY = {
+  /** Tiled in workgroup memory, 64x64 outputs per workgroup (GPUs). */
+  tiled: { pieces: [tiledWgsl, tileFmaWgsl, storeBlockWgsl], grid: (m: number, n: number): [number, number, number] => [Math.ceil(n / TILE), Math.ceil(m / TILE), 1] },
+  /** 4x4 output blocks per invocation, no workgroup memory or barriers (CPU adapters: 3-9x faster on SwiftShader). */
+  blocked: { pieces: [blockedWgsl, storeBlockWgsl], grid: (m: number, n: number) => grid1d(Math.ceil(n / 4) * Math.ceil(m / 4), 64) },
+} as const;
 
 /** Tiled y = x W^T for batches (f32 weights). */
 export const matmulF32 = defineKernel({
-  label: 'matmul_f32', pieces: [matmulWgsl],
+  label: 'matmul_f32', pieces: [matmulIoWgsl, matmulF32Wgsl, ...MATMUL_BODY.tiled.pieces],
   params: matmulParams, buffers: matmulBuffers,
-  grid: (p) => [Math.ceil(p.outDim / TILE), Math.ceil(p.rows / TILE), 1],
+  grid: (p) => MATMUL_BODY.tiled.grid(p.rows, p.outDim),
 });
 
-/** For CPU adapters: 4x4 output blocks per invocation, no workgroup memory or barriers (3-9x faster on SwiftShader). */
+/** For CPU adapters: 4x4 output blocks per invocation, no workgroup memory or barriers. */
 export const matmulF32Blocked = defineKernel({
-  label: 'matmul_f32_blocked', pieces: [matmulBlockedWgsl], constants: { WG: 64 },
+  label: 'matmul_f32_blocked', pieces: [matmulIoWgsl, matmulF32Wgsl, ...MATMUL_BODY.blocked.pieces, blockF32Wgsl], constants: { WG: 64 },
   params: matmulParams, buffers: matmulBuffers,
-  grid: (p) => grid1d(Math.ceil(p.outDim / 4) * Math.ceil(p.rows / 4), 64),
+  grid: (p) => MATMUL_BODY.blocked.grid(p.rows, p.outDim),
 });
 
 /**
@@ -121,21 +137,22 @@ export interface QuantMatmulKernels {
 
 function quantMatmulKernels(format: QuantFormat): QuantMatmulKernels {
   const { code, constants = {} } = DEQUANT[format];
-  const decoder = [dotQuantWgsl, dequantCommonWgsl, code];
+  const decoder = [dequantCommonWgsl, code];
   return {
+    // tiled-quant.wgsl stages decoded chunks in its own loop around tile-fma.wgsl, so it replaces tiled.wgsl
     matmul: defineKernel({
-      label: `qmatmul_${format}`, pieces: [qmatmulWgsl, dequantCommonWgsl, code], constants,
+      label: `qmatmul_${format}`, pieces: [matmulIoWgsl, tiledQuantWgsl, tileFmaWgsl, storeBlockWgsl, ...decoder], constants,
       params: matmulParams, buffers: matmulBuffers,
-      grid: (p) => [Math.ceil(p.outDim / TILE), Math.ceil(p.rows / TILE), 1],
+      grid: (p) => MATMUL_BODY.tiled.grid(p.rows, p.outDim),
     }),
     matmulBlocked: defineKernel({
-      label: `qmatmul_${format}_blocked`, pieces: [qmatmulBlockedWgsl, dequantCommonWgsl, code], constants: { ...constants, WG: 64 },
+      label: `qmatmul_${format}_blocked`, pieces: [matmulIoWgsl, ...MATMUL_BODY.blocked.pieces, blockQuantWgsl, ...decoder], constants: { ...constants, WG: 64 },
       params: matmulParams, buffers: matmulBuffers,
-      grid: (p) => grid1d(Math.ceil(p.outDim / 4) * Math.ceil(p.rows / 4), 64),
+      grid: (p) => MATMUL_BODY.blocked.grid(p.rows, p.outDim),
     }),
     // RPW 4 with TPR 64, as matvecF32; the serial form takes 64 outputs per workgroup like matvecF32Serial
-    matvec: matvec(`qmatvec_${format}`, decoder, 64, 4, constants),
-    matvecSerial: matvec(`qmatvec_${format}_serial`, decoder, 1, 64, constants),
+    matvec: matvec(`qmatvec_${format}`, [dotQuantWgsl, ...decoder], 64, 4, constants),
+    matvecSerial: matvec(`qmatvec_${format}_serial`, [dotQuantWgsl, ...decoder], 1, 64, constants),
   };
 }
 

@@ -13,13 +13,14 @@ import gradSumsqWgsl from '../kernels/backward/grad-sumsq.wgsl?raw';
 import klDivergenceWgsl from '../kernels/backward/kl-divergence.wgsl?raw';
 import klTopKWgsl from '../kernels/backward/kl-topk.wgsl?raw';
 import maskGradWgsl from '../kernels/backward/mask-grad.wgsl?raw';
-import matmulTiledWgsl from '../kernels/backward/matmul-tiled.wgsl?raw';
-import matmulWgsl from '../kernels/backward/matmul.wgsl?raw';
+import matmulIoWgsl from '../kernels/backward/matmul-io.wgsl?raw';
+import blockF32Wgsl from '../kernels/matmul/block-f32.wgsl?raw';
 import rmsnormWeightWgsl from '../kernels/backward/rmsnorm-weight.wgsl?raw';
 import rmsnormWgsl from '../kernels/backward/rmsnorm.wgsl?raw';
 import ropeWgsl from '../kernels/backward/rope.wgsl?raw';
 import swigluWgsl from '../kernels/backward/swiglu.wgsl?raw';
 import { defineKernel, grid1d } from '../kernel';
+import { MATMUL_BODY } from '../kernels';
 
 /** Values per invocation of gradSumsq (its CHUNK). */
 export const SUMSQ_CHUNK = 1024;
@@ -33,16 +34,16 @@ const stridedBuffers = { a: 'read', b: 'read', c: 'read_write' } as const;
 
 /** C (+)= A B through strides (A[m, k] = a[m aRow + k aCol], B[k, n] = b[k bRow + n bCol]); 4x4 blocks, no barriers (CPU adapters). */
 export const matmulStrided = defineKernel({
-  label: 'train_matmul', pieces: [matmulWgsl], constants: { WG: 64 },
+  label: 'train_matmul', pieces: [matmulIoWgsl, ...MATMUL_BODY.blocked.pieces, blockF32Wgsl], constants: { WG: 64 },
   params: stridedParams, buffers: stridedBuffers,
-  grid: (p) => grid1d(Math.ceil(p.M / 4) * Math.ceil(p.N / 4), 64),
+  grid: (p) => MATMUL_BODY.blocked.grid(p.M, p.N),
 });
 
 /** The same product tiled in workgroup memory (GPUs). */
 export const matmulStridedTiled = defineKernel({
-  label: 'train_matmul_tiled', pieces: [matmulTiledWgsl],
+  label: 'train_matmul_tiled', pieces: [matmulIoWgsl, ...MATMUL_BODY.tiled.pieces],
   params: stridedParams, buffers: stridedBuffers,
-  grid: (p) => [Math.ceil(p.N / 64), Math.ceil(p.M / 64), 1],
+  grid: (p) => MATMUL_BODY.tiled.grid(p.M, p.N),
 });
 
 /** The backward matmul per adapter class (see KERNELS_BY_CLASS in ../kernels.ts). */
