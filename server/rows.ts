@@ -1,55 +1,36 @@
 // Database rows -> the Store's records, shared by both backends (sqlite.ts, postgres.ts): the column names and
-// JSON columns are the same on both, from the same migrations.
+// JSON columns are the same on both, from the same migrations. A field is read from the snake_case column of
+// its name; the few that need converting (JSON text, a 0/1 flag) are written out.
 import type { EpochRequestResult, Verdict } from '../src/market/schema';
-import type { EpochRow, EpochStatus, LedgerEntry, LedgerKind, RequestRow, RequestStatus, SubmissionRow } from './store';
+import type { EpochRow, LedgerEntry, RequestRow, SubmissionRow } from './store';
 
 export type Row = Record<string, unknown>;
 
-export const epochOf = (r: Row): EpochRow => ({
-  idx: r.idx as number,
-  seed: r.seed as string,
-  seedCommit: r.seed_commit as string,
-  startsAt: r.starts_at as number,
-  endsAt: r.ends_at as number,
-  status: r.status as EpochStatus,
-  closedAt: (r.closed_at as number | null) ?? null,
-  result: r.result ? (JSON.parse(r.result as string) as EpochRequestResult[]) : null,
-});
+/**
+ * A reader of the named fields, each from its snake_case column (NULL stays null). Values are as the driver
+ * gives them, unchecked, as the casts they replace were; the record type a reader's result is returned as
+ * checks that no field is missing.
+ */
+function columns<K extends string>(...fields: K[]): (r: Row) => Record<K, never> {
+  const pairs = fields.map((f) => [f, f.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)] as const);
+  return (r) => Object.fromEntries(pairs.map(([f, column]) => [f, r[column] ?? null])) as Record<K, never>;
+}
 
-export const requestOf = (r: Row): RequestRow => ({
-  seq: r.seq as number,
-  id: r.id as string,
-  buyer: r.buyer as string,
-  payload: r.payload as string,
-  signature: r.signature as string,
-  openedEpoch: r.opened_epoch as number,
-  status: r.status as RequestStatus,
-  createdAt: r.created_at as number,
-});
+const json = <T>(text: unknown): T | null => (text ? (JSON.parse(text as string) as T) : null);
 
+const epochColumns = columns('idx', 'seed', 'seedCommit', 'startsAt', 'endsAt', 'status', 'closedAt');
+export const epochOf = (r: Row): EpochRow => ({ ...epochColumns(r), result: json<EpochRequestResult[]>(r.result) });
+
+const requestColumns = columns('seq', 'id', 'buyer', 'payload', 'signature', 'openedEpoch', 'status', 'createdAt');
+export const requestOf = (r: Row): RequestRow => requestColumns(r);
+
+const submissionColumns = columns(
+  'seq', 'id', 'requestId', 'epoch', 'miner', 'artifactSha256', 'ownership', 'payload', 'signature', 'receivedAt', 'status',
+  'claimedAt', 'score',
+);
 export const submissionOf = (r: Row): SubmissionRow => ({
-  seq: r.seq as number,
-  id: r.id as string,
-  requestId: r.request_id as string,
-  epoch: r.epoch as number,
-  miner: r.miner as string,
-  artifactSha256: r.artifact_sha256 as string,
-  ownership: r.ownership as string,
-  payload: r.payload as string,
-  signature: r.signature as string,
-  receivedAt: r.received_at as number,
-  status: r.status as SubmissionRow['status'],
-  claimedAt: (r.claimed_at as number | null) ?? null,
-  verdict: r.verdict ? (JSON.parse(r.verdict as string) as Verdict) : null,
-  score: (r.score as number | null) ?? null,
-  overClaim: Number(r.over_claim) === 1,
+  ...submissionColumns(r), verdict: json<Verdict>(r.verdict), overClaim: Number(r.over_claim) === 1,
 });
 
-export const ledgerOf = (r: Row): LedgerEntry => ({
-  epoch: r.epoch as number,
-  kind: r.kind as LedgerKind,
-  chain: r.chain as string,
-  payload: JSON.parse(r.payload as string),
-  receipt: r.receipt as string,
-  at: r.at as number,
-});
+const ledgerColumns = columns('epoch', 'kind', 'chain', 'receipt', 'at');
+export const ledgerOf = (r: Row): LedgerEntry => ({ ...ledgerColumns(r), payload: JSON.parse(r.payload as string) });
