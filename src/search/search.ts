@@ -2,11 +2,11 @@
 // then the static features: no forward pass), the most promising get the probe (one short forward), and only
 // the best of those, in the goal's order, get the full evaluation, which alone decides. The goal orders
 // everything: min-ppl probes and evaluates by predicted loss and stops when no candidate's interval reaches
-// below the best verified loss; min-bytes probes by bytes (skipping what the prior predictor says breaks a
-// limit), evaluates the smallest plausible candidate first and stops when every plausible one left is
-// larger than the best verified. "Plausible" is the predictor's interval reaching the limit; before a
-// predictor can be fitted it is "no evaluated candidate with the same or less probe KLD broke the limit"
-// (the predictor's rank feature, taken as monotone). The predictor is refitted
+// below the best verified loss; min-bytes walks the sizes upwards, probing as it goes (skipping what the
+// prior predictor says breaks a limit), evaluates the smallest plausible candidate first and stops when
+// every plausible one left is larger than the best verified. "Plausible" is the predictor's interval
+// reaching the limit; before a predictor can be fitted, "no evaluated candidate with the same or less probe
+// KLD broke a limit" (the predictor's rank feature, taken as monotone). The predictor is refitted
 // after every full evaluation (its records are the prior ones plus this search's own); with too few records
 // the raw feature ranks instead. The state is saved after every unit of work, and is all the search knows:
 // resumed from any point it makes the same decisions, so it ends with the same answer (unless the time
@@ -156,44 +156,72 @@ export async function search(o: SearchOptions): Promise<SearchOutcome> {
     await save();
     o.onProgress?.({ stage: 'screen', done: i + 1, total: state.candidates.length });
   }
-  // 2. probe the most promising by the static prediction, or (min-bytes) the smallest that the static
-  // prediction does not rule out; from the prior records only: what this search measures later must not
-  // change, on a resume, which candidates were probed before it
-  if (stoppedBy === 'done') {
-    const screened = state.candidates.filter((c) => c.stage !== 'listed' && c.stage !== 'rejected');
-    const value = (c: CandidateState) => predict(c, 'static', state.prior).value;
-    const order = request.goal === 'min-bytes'
-      ? screened.filter((c) => limitsMayHold(c, 'static', state.prior)).sort((a, b) => a.bytes! - b.bytes! || value(a) - value(b) || a.recipeHash.localeCompare(b.recipeHash))
-      : [...screened].sort((a, b) => value(a) - value(b) || a.recipeHash.localeCompare(b.recipeHash));
-    for (const [k, c] of order.slice(0, probeTop).entries()) {
-      if (c.stage !== 'screened') continue;
+  const probe = async (c: CandidateState) => {
+    c.features = await candidateFeatures(o.base, await compressed(c), { probe: true, signal: o.signal });
+    c.stage = 'probed';
+    await save();
+  };
+  const evaluate = async (c: CandidateState, p: Prediction) => {
+    const done = state.candidates.filter((x) => x.stage === 'evaluated').length + 1;
+    c.predicted = p;
+    c.measured = await o.evaluate(await compressed(c), o.signal);
+    c.stage = 'evaluated';
+    c.evaluation = done;
+    await save();
+    await o.learn?.(record(o.baseId, c));
+    o.onProgress?.({ stage: 'evaluate', done, total: maxFullEvals });
+  };
+  const hash = (a: CandidateState, b: CandidateState) => a.recipeHash.localeCompare(b.recipeHash);
+  /** The static prediction from the prior records only: what this search measures must not change, on a resume, what was probed before. */
+  const staticValue = (c: CandidateState) => predict(c, 'static', state.prior).value;
+  const evaluations = () => state.candidates.filter((c) => c.stage === 'evaluated').length;
+
+  if (request.goal === 'min-ppl') {
+    // 2. probe the most promising by the static prediction
+    if (stoppedBy === 'done') {
+      const order = state.candidates.filter((c) => c.stage !== 'listed' && c.stage !== 'rejected').sort((a, b) => staticValue(a) - staticValue(b) || hash(a, b));
+      for (const [k, c] of order.slice(0, probeTop).entries()) {
+        if (c.stage !== 'screened') continue;
+        throwIfAborted(o.signal);
+        if (outOfTime()) { stoppedBy = 'time'; break; }
+        await probe(c);
+        o.onProgress?.({ stage: 'probe', done: k + 1, total: Math.min(probeTop, order.length) });
+      }
+    }
+    // 3. full evaluations in predicted order, while a candidate's interval reaches below the best verified loss
+    while (stoppedBy === 'done' && evaluations() < maxFullEvals) {
+      const best = bestOf(state.candidates, request);
+      const next = state.candidates.filter((c) => c.stage === 'probed' && plausible(c)).map((c) => ({ c, p: predict(c, 'probe') }))
+        .filter(({ p }) => !best || p.level === 0 || p.lo < best.measured![request.objective])
+        .sort((a, b) => a.p.value - b.p.value || hash(a.c, b.c))[0];
+      if (!next) break;
       throwIfAborted(o.signal);
       if (outOfTime()) { stoppedBy = 'time'; break; }
-      c.features = await candidateFeatures(o.base, await compressed(c), { probe: true, signal: o.signal });
-      c.stage = 'probed';
-      await save();
-      o.onProgress?.({ stage: 'probe', done: k + 1, total: Math.min(probeTop, order.length) });
+      await evaluate(next.c, next.p);
     }
-  }
-  // 3. full evaluations in the goal's order, while a plausible candidate could still beat the best verified one
-  while (stoppedBy === 'done') {
-    const evaluated = state.candidates.filter((c) => c.stage === 'evaluated');
-    if (evaluated.length >= maxFullEvals) break;
-    const best = bestOf(state.candidates, request);
-    const open = state.candidates.filter((c) => c.stage === 'probed' && plausible(c)).map((c) => ({ c, p: predict(c, 'probe') }));
-    const next = (request.goal === 'min-bytes'
-      ? open.filter(({ c }) => !best || c.bytes! < best.bytes!).sort((a, b) => a.c.bytes! - b.c.bytes! || a.p.value - b.p.value || a.c.recipeHash.localeCompare(b.c.recipeHash))
-      : open.filter(({ p }) => !best || p.level === 0 || p.lo < best.measured![request.objective]).sort((a, b) => a.p.value - b.p.value || a.c.recipeHash.localeCompare(b.c.recipeHash)))[0];
-    if (!next) break;
-    throwIfAborted(o.signal);
-    if (outOfTime()) { stoppedBy = 'time'; break; }
-    next.c.predicted = next.p;
-    next.c.measured = await o.evaluate(await compressed(next.c), o.signal);
-    next.c.stage = 'evaluated';
-    next.c.evaluation = evaluated.length + 1;
-    await save();
-    await o.learn?.(record(o.baseId, next.c));
-    o.onProgress?.({ stage: 'evaluate', done: evaluated.length + 1, total: maxFullEvals });
+  } else {
+    // 2-3. min-bytes walks the sizes upwards: at the smallest size that some plausible candidate smaller than the
+    // best verified one has, probe (lazily: a probe is one short forward) every candidate the prior predictor does
+    // not rule out, then fully evaluate the plausible one with the least predicted loss; stop when no plausible
+    // candidate smaller than the best verified one is left. probeTop does not apply: each probe precedes a decision.
+    while (stoppedBy === 'done' && evaluations() < maxFullEvals) {
+      const best = bestOf(state.candidates, request);
+      const open = state.candidates.filter((c) => (!best || c.bytes! < best.bytes!)
+        && ((c.stage === 'screened' && limitsMayHold(c, 'static', state.prior)) || (c.stage === 'probed' && plausible(c))));
+      if (!open.length) break;
+      const size = Math.min(...open.map((c) => c.bytes!));
+      const unprobed = open.filter((c) => c.bytes === size && c.stage === 'screened').sort((a, b) => staticValue(a) - staticValue(b) || hash(a, b))[0];
+      throwIfAborted(o.signal);
+      if (outOfTime()) { stoppedBy = 'time'; break; }
+      if (unprobed) {
+        await probe(unprobed);
+        const probed = state.candidates.filter((c) => c.features?.probeKld !== undefined).length;
+        o.onProgress?.({ stage: 'probe', done: probed, total: probed + open.filter((c) => c.stage === 'screened').length - 1 });
+        continue;
+      }
+      const next = open.filter((c) => c.bytes === size).map((c) => ({ c, p: predict(c, 'probe') })).sort((a, b) => a.p.value - b.p.value || hash(a.c, b.c))[0];
+      await evaluate(next.c, next.p);
+    }
   }
   await save();
   const best = bestOf(state.candidates, request);
