@@ -1,8 +1,11 @@
 // Every WGSL kernel of the forward pass, described once: params, buffers and launch grid.
 // The WGSL is the source of truth for the math; the constants here feed its `override`s, so the
 // grid arithmetic and the shader's workgroup size cannot drift apart.
-import attentionSerialWgsl from './kernels/attention-serial.wgsl?raw';
-import attentionWgsl from './kernels/attention.wgsl?raw';
+import attentionChunkedWgsl from './kernels/attention/chunked.wgsl?raw';
+import attentionIoWgsl from './kernels/attention/io.wgsl?raw';
+import onlineSoftmaxWgsl from './kernels/attention/online-softmax.wgsl?raw';
+import attentionSerialWgsl from './kernels/attention/serial.wgsl?raw';
+import itemsWgsl from './kernels/items.wgsl?raw';
 import embeddingWgsl from './kernels/embedding.wgsl?raw';
 import matmulIoWgsl from './kernels/matmul/io.wgsl?raw';
 import matmulF32Wgsl from './kernels/matmul/f32.wgsl?raw';
@@ -172,7 +175,7 @@ export const ropeKv = defineKernel({
   grid: (p) => grid1d((p.rows * (p.numHeads + p.numKvHeads) * p.headDim) / 2, WG),
 });
 
-/** Largest head the attention kernel holds in workgroup memory (MAX_HEAD_DIM in attention.wgsl). */
+/** Largest head the attention kernels hold in workgroup or private memory (MAX_HEAD_DIM in attention/io.wgsl). */
 export const ATTENTION_MAX_HEAD_DIM = 256;
 
 const attentionParams = { rows: 'u32', startPos: 'u32', numHeads: 'u32', numKvHeads: 'u32', headDim: 'u32', scale: 'f32' } as const;
@@ -180,14 +183,14 @@ const attentionBuffers = { q: 'read', kCache: 'read', vCache: 'read', out: 'read
 
 /** One workgroup per (head, row); keys in chunks of 64 with an online softmax. */
 export const attention = defineKernel({
-  label: 'attention', pieces: [attentionWgsl], constants: { WG: 64 },
+  label: 'attention', pieces: [attentionIoWgsl, attentionChunkedWgsl], constants: { WG: 64 },
   params: attentionParams, buffers: attentionBuffers,
   grid: (p) => [p.numHeads, p.rows, 1],
 });
 
 /** One invocation per (row, head), no barriers: for CPU adapters. */
 export const attentionSerial = defineKernel({
-  label: 'attention_serial', pieces: [attentionSerialWgsl], constants: { WG: 64 },
+  label: 'attention_serial', pieces: [attentionIoWgsl, attentionSerialWgsl, onlineSoftmaxWgsl, itemsWgsl], constants: { WG: 64 },
   params: attentionParams, buffers: attentionBuffers,
   grid: (p) => grid1d(p.rows * p.numHeads, 64),
 });

@@ -6,6 +6,10 @@ import adamwWgsl from '../kernels/backward/adamw.wgsl?raw';
 import attentionDkvWgsl from '../kernels/backward/attention-dkv.wgsl?raw';
 import attentionDqWgsl from '../kernels/backward/attention-dq.wgsl?raw';
 import attentionForwardWgsl from '../kernels/backward/attention-forward.wgsl?raw';
+import attentionIoWgsl from '../kernels/backward/attention-io.wgsl?raw';
+import attentionScoreWgsl from '../kernels/backward/attention-score.wgsl?raw';
+import onlineSoftmaxWgsl from '../kernels/attention/online-softmax.wgsl?raw';
+import itemsWgsl from '../kernels/items.wgsl?raw';
 import clipScaleWgsl from '../kernels/backward/clip-scale.wgsl?raw';
 import crossEntropyWgsl from '../kernels/backward/cross-entropy.wgsl?raw';
 import embeddingWgsl from '../kernels/backward/embedding.wgsl?raw';
@@ -76,21 +80,21 @@ const attentionParams = { rows: 'u32', seqLen: 'u32', numHeads: 'u32', numKvHead
 
 /** Causal GQA attention over fused q|k|v rows of a batch of sequences, saving log-sum-exps. */
 export const attentionForward = defineKernel({
-  label: 'train_attention', pieces: [attentionForwardWgsl], constants: { WG: 64 },
+  label: 'train_attention', pieces: [attentionIoWgsl, attentionForwardWgsl, onlineSoftmaxWgsl, itemsWgsl], constants: { WG: 64 },
   params: attentionParams,
   buffers: { qkv: 'read', out: 'read_write', lse: 'read_write' },
   grid: (p) => grid1d(p.rows * p.numHeads, 64),
 });
 
 export const attentionBackwardQ = defineKernel({
-  label: 'attention_backward_q', pieces: [attentionDqWgsl], constants: { WG: 64 },
+  label: 'attention_backward_q', pieces: [attentionIoWgsl, attentionDqWgsl, attentionScoreWgsl, itemsWgsl], constants: { WG: 64 },
   params: attentionParams,
   buffers: { qkv: 'read', out: 'read', dOut: 'read', lse: 'read', dqkv: 'read_write', delta: 'read_write' },
   grid: (p) => grid1d(p.rows * p.numHeads, 64),
 });
 
 export const attentionBackwardKv = defineKernel({
-  label: 'attention_backward_kv', pieces: [attentionDkvWgsl], constants: { WG: 64 },
+  label: 'attention_backward_kv', pieces: [attentionIoWgsl, attentionDkvWgsl, attentionScoreWgsl, itemsWgsl], constants: { WG: 64 },
   params: attentionParams,
   buffers: { qkv: 'read', dOut: 'read', lse: 'read', delta: 'read', dqkv: 'read_write' },
   grid: (p) => grid1d(p.rows * p.numKvHeads, 64),

@@ -4,24 +4,9 @@
 // max and sum, rescaled per chunk), so any context length works with fixed workgroup memory.
 // Per chunk: invocation t scores key c0 + t; a tree reduction finds the chunk max; invocations
 // owning output dims (d = t, t + WG, ...) then fold the chunk's weights times V into their sums.
-
-struct Params {
-  rows: u32,
-  startPos: u32,
-  numHeads: u32,
-  numKvHeads: u32,
-  headDim: u32,
-  scale: f32, // 1 / sqrt(headDim)
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> q: array<f32>;
-@group(0) @binding(2) var<storage, read> kCache: array<f32>;
-@group(0) @binding(3) var<storage, read> vCache: array<f32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+// Expects: io.wgsl.
 
 override WG: u32 = 64;           // keys per chunk; a power of two
-const MAX_HEAD_DIM = 256u;       // the runtime rejects larger heads
 const DIMS_PER_INVOCATION = 4u;  // MAX_HEAD_DIM / WG for the smallest WG we use (64)
 const NEG_BIG = -1.0e30;         // "minus infinity" that stays finite (WGSL does not promise infinities)
 

@@ -1,0 +1,15 @@
+// Entry point of the kernels that run one invocation per item (an element, a row, a (row, head), ...),
+// in workgroups of WG with no workgroup memory or barriers. The grid is grid1d's (kernel.ts): split over
+// x and y past 65535 workgroups, so invocations past the last item do nothing.
+// Expects from its companion: fn item_count() -> u32, the number of items, and fn item(i: u32), the work
+// of item i. Sets nothing else: bindings and params are the companion's.
+
+override WG: u32;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let i = gid.x + gid.y * nwg.x * WG;
+  if (i < item_count()) {
+    item(i);
+  }
+}
