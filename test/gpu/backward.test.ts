@@ -1,30 +1,16 @@
 // Every training kernel (src/gpu/kernels/backward) against the CPU ops of src/passes/distill/ops (whose
 // gradients are checked against finite differences in test/unit), on seeded random inputs with odd
-// sizes. Tolerance: max |gpu - cpu| <= TOL * max(1, max |cpu|); the GPU sums in f32 in another order.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { getNodeGpuDevice } from '../../node/gpu';
-import { readFloats, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { GpuContext } from '../../src/gpu/context';
+// sizes. Tolerance (setup.ts): max |gpu - cpu| <= 1e-5 * max(1, max |cpu|); the GPU sums in f32 in another order.
+import { describe, expect, it } from 'vitest';
 import { Dispatch } from '../../src/gpu/dispatch';
 import type { Kernel, KernelBuffers, KernelParams } from '../../src/gpu/kernel';
 import { ropeTable } from '../../src/gpu/rope-table';
 import * as T from '../../src/gpu/train/kernels';
-import { UniformArena } from '../../src/gpu/uniforms';
 import type { RopeStyle } from '../../src/model/config';
 import * as ops from '../../src/passes/distill/ops';
+import { arena, ctx, device, empty, expectClose, random, read, up, useGpu } from './setup';
 
-const TOL = 1e-5;
-
-let device: GPUDevice;
-let ctx: GpuContext;
-let arena: UniformArena;
-
-beforeAll(async () => {
-  device = await getNodeGpuDevice();
-  ctx = GpuContext.for(device);
-  await ctx.compile(...T.TRAIN_KERNELS);
-  arena = new UniformArena(device);
-});
+useGpu(T.TRAIN_KERNELS);
 
 type Step<K extends Kernel = Kernel> = [K, KernelBuffers<K>, KernelParams<K>];
 const step = <K extends Kernel>(kernel: K, buffers: KernelBuffers<K>, params: KernelParams<K>): Step => [kernel, buffers, params];
@@ -40,30 +26,7 @@ async function run(...steps: Step[]) {
   await device.queue.onSubmittedWorkDone();
 }
 
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (n: number, scale = 1) => Float32Array.from({ length: n }, () => (next() * 2 - 1) * scale);
-}
 
-function expectClose(gpu: Float32Array, cpu: ArrayLike<number>, tol = TOL) {
-  expect(gpu.length).toBe(cpu.length);
-  let diff = 0, mag = 1;
-  for (let i = 0; i < cpu.length; i++) {
-    diff = Math.max(diff, Math.abs(gpu[i] - cpu[i]));
-    mag = Math.max(mag, Math.abs(cpu[i]));
-  }
-  expect(diff / mag, `max abs diff ${diff} (scale ${mag})`).toBeLessThanOrEqual(tol);
-}
-
-const up = (data: Float32Array | Uint32Array) => uploadBuffer(device, 'test', data);
-const empty = (floats: number) => storageBuffer(device, 'test', floats * 4);
-const read = (b: GPUBuffer, n: number) => readFloats(device, b, n);
 
 for (const kernel of [T.matmulStrided, T.matmulStridedTiled]) describe(`${kernel.label}: dX = dY W and dW += dY^T X`, () => {
   for (const [rows, inDim, outDim] of [[1, 8, 5], [7, 13, 29], [33, 64, 70], [130, 20, 65]]) {

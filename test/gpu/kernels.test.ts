@@ -1,30 +1,17 @@
 // Every WGSL kernel against its cpu-reference twin, on seeded random inputs with odd sizes (not
-// multiples of any tile or workgroup). Tolerance: max |gpu - cpu| <= TOL * max(1, max |cpu|);
+// multiples of any tile or workgroup). Tolerance (setup.ts): max |gpu - cpu| <= 1e-5 * max(1, max |cpu|);
 // the CPU accumulates in double, the GPU in f32 (in another order), so ~1e-6 is typical.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { getNodeGpuDevice } from '../../node/gpu';
-import { readFloats, uploadBuffer, storageBuffer } from '../../src/gpu/buffers';
-import { GpuContext } from '../../src/gpu/context';
+import { describe, expect, it } from 'vitest';
+import { readFloats } from '../../src/gpu/buffers';
 import { Dispatch } from '../../src/gpu/dispatch';
 import type { Kernel, KernelBuffers, KernelParams } from '../../src/gpu/kernel';
 import * as K from '../../src/gpu/kernels';
 import { ropeTable } from '../../src/gpu/rope-table';
-import { UniformArena } from '../../src/gpu/uniforms';
 import type { RopeStyle } from '../../src/model/config';
 import { applyRope, attention, embed, matmulT, rmsNorm, swiglu } from '../../src/runtime/cpu-reference';
+import { arena, ctx, device, empty, expectClose, random, up, useGpu } from './setup';
 
-const TOL = 1e-5;
-
-let device: GPUDevice;
-let ctx: GpuContext;
-let arena: UniformArena;
-
-beforeAll(async () => {
-  device = await getNodeGpuDevice();
-  ctx = GpuContext.for(device);
-  await ctx.compile(...K.ALL_KERNELS);
-  arena = new UniformArena(device);
-});
+useGpu(K.ALL_KERNELS);
 
 /** Run one dispatch of `kernel` (or a same-signature `variant`) and wait for it. */
 async function run<T extends Kernel>(kernel: T, buffers: KernelBuffers<T>, params: KernelParams<T>, variant?: T) {
@@ -38,29 +25,7 @@ async function run<T extends Kernel>(kernel: T, buffers: KernelBuffers<T>, param
   await device.queue.onSubmittedWorkDone();
 }
 
-function random(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return (n: number, scale = 1) => Float32Array.from({ length: n }, () => (next() * 2 - 1) * scale);
-}
 
-function expectClose(gpu: Float32Array, cpu: Float32Array, tol = TOL) {
-  expect(gpu.length).toBe(cpu.length);
-  let diff = 0, mag = 1;
-  for (let i = 0; i < cpu.length; i++) {
-    diff = Math.max(diff, Math.abs(gpu[i] - cpu[i]));
-    mag = Math.max(mag, Math.abs(cpu[i]));
-  }
-  expect(diff / mag, `max abs diff ${diff} (scale ${mag})`).toBeLessThanOrEqual(tol);
-}
-
-const up = (data: Float32Array | Uint32Array) => uploadBuffer(device, 'test', data);
-const empty = (floats: number) => storageBuffer(device, 'test', floats * 4);
 
 describe('embedding', () => {
   it('gathers rows of the table', async () => {
