@@ -16,7 +16,13 @@ import { message, proxy, startLabWorker, type LabRemote } from './worker';
 
 export const BUNDLED_MODEL = { url: '/models/stories260K.gguf', label: 'stories260K · 1.1 MiB · TinyStories · MIT' };
 
-type Phase = 'idle' | 'loading' | 'ready' | 'generating' | 'compressing' | 'evaluating' | 'measuring' | 'exporting';
+type Phase = 'idle' | 'loading' | 'ready' | 'generating' | 'compressing' | 'evaluating' | 'measuring' | 'exporting' | 'training';
+
+/** What the one operation in flight is doing, said beside the buttons it disables. */
+const BUSY: Record<Phase, string> = {
+  idle: '', ready: '', loading: 'Loading a model', generating: 'Generating text', compressing: 'Running the recipe',
+  evaluating: 'Evaluating', measuring: 'Measuring sensitivity', exporting: 'Exporting', training: 'Training (Heal / distill)',
+};
 
 export interface Step { pass: string; params: Record<string, unknown> }
 
@@ -85,6 +91,11 @@ export class LabState {
     return this.phase !== 'idle' && this.phase !== 'ready';
   }
 
+  /** Why the Lab's buttons are disabled now, or null when nothing runs. */
+  get busyReason(): string | null {
+    return this.busy ? `${BUSY[this.phase]}: other actions wait until it ends or is cancelled.` : null;
+  }
+
   get canGenerate(): boolean {
     return this.phase === 'ready' && this.info !== null && this.prompt.length > 0 && this.maxTokens > 0;
   }
@@ -93,8 +104,11 @@ export class LabState {
     return this.phase === 'ready' && this.info !== null;
   }
 
-  /** Run `work` as the one operation in flight: phase, progress, errors shown (never swallowed). */
-  private async run<T>(phase: Phase, what: string, work: (onProgress: (p: Progress) => void) => Promise<T>): Promise<T | undefined> {
+  /**
+   * Run `work` as the one operation in flight (the worker runs one at a time: another would cancel it): phase,
+   * progress, errors shown (never swallowed); a cancel ends with `cancelled` as the notice.
+   */
+  async run<T>(phase: Phase, what: string, work: (onProgress: (p: Progress) => void) => Promise<T>, cancelled = 'Cancelled.'): Promise<T | undefined> {
     if (this.busy) return undefined;
     this.phase = phase;
     this.error = this.notice = null;
@@ -104,7 +118,7 @@ export class LabState {
       return await work(proxy((p: Progress) => (this.progress = p)));
     } catch (e) {
       // A cancel the user asked for is an outcome, not an error; anything else is shown as it is.
-      if (this.cancelled || (e as Error)?.name === 'AbortError') this.notice = 'Cancelled.';
+      if (this.cancelled || (e as Error)?.name === 'AbortError') this.notice = cancelled;
       else this.error = `${what}: ${message(e)}`;
       return undefined;
     } finally {

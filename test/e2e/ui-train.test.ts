@@ -2,7 +2,8 @@
 // heal it toward the base for a few updates in the worker (the CPU trainer: q4_0 trains straight-through) with
 // the loss curve drawn live, a checkpoint kept in IndexedDB, then "Resume" continuing from that checkpoint.
 // axe finds no serious violation with the panel filled. A pruned (f32) model heals on WebGPU (SwiftShader here),
-// and a long run stops from the progress bar's Cancel. Each healed model has its own recipe (the recipe + the heal)
+// and a long run stops from the progress bar's Cancel. Training is the Lab's one operation while it runs: the
+// other actions are disabled with the reason shown. Each healed model has its own recipe (the recipe + the heal)
 // and hash, and is saved to the cache, where it is still found and opens after a reload.
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -119,11 +120,19 @@ chromiumSuite('Lab heal / distill panel in Chromium', () => {
     await screenshot(page, 'ui-train-webgpu');
     expect((await shownRecipe(page)).name).toBe('wanda-50+heal');
 
+    // a long run is the one operation in flight: the other actions are disabled and the page says why
+    const actions = ['Run recipe', 'Evaluate base', 'Measure sensitivity', 'Load bundled model', 'Download GGUF'];
     await panel.getByLabel('Updates').fill('500');
     await panel.getByRole('button', { name: 'Heal' }).click();
+    expect(await (await waitForOrAlert(page, 'lab-busy', 10_000)).textContent()).toBe('Training (Heal / distill): other actions wait until it ends or is cancelled.');
+    for (const name of actions) expect(await page.getByRole('button', { name, exact: true }).isDisabled(), name).toBe(true);
+    expect(await panel.getByRole('button', { name: 'Heal' }).isDisabled()).toBe(true);
+    await screenshot(page, 'ui-train-busy');
     // it stops from its progress bar's Cancel; the page says how to go on
     await panel.getByTestId('progress').getByRole('button', { name: 'Cancel' }).click();
     await expect.poll(async () => page.getByTestId('lab-notice').textContent(), { timeout: 30_000 }).toBe('Training cancelled; resume from the last checkpoint.');
+    expect(await page.getByTestId('lab-busy').count()).toBe(0);
+    for (const name of actions) expect(await page.getByRole('button', { name, exact: true }).isEnabled(), name).toBe(true);
     expect(await panel.getByRole('button', { name: 'Heal' }).isEnabled()).toBe(true);
     // the cancelled run changed nothing: the model is still the 6-update heal
     expect((await shownRecipe(page)).name).toBe('wanda-50+heal');
