@@ -23,7 +23,7 @@ export function argmax(x: ArrayLike<number>): number {
 export interface SamplingOptions {
   /** 0 (default) = greedy. */
   temperature?: number;
-  /** Keep the K most likely tokens (an integer; 0 or absent = all). */
+  /** Keep the K most likely tokens (0 or absent = all). */
   topK?: number;
   /** Keep the smallest most-likely set whose probability reaches P (0, absent or >= 1 = all). */
   topP?: number;
@@ -54,7 +54,8 @@ export function sampleAt(
   const t = opts.temperature ?? 0;
   if (t <= 0) return argmax(logits);
   const n = logits.length;
-  const pool = opts.topK && opts.topK > 0 && opts.topK < n ? opts.topK : n;
+  // the reference's slice(0, topK) truncates a fractional K
+  const pool = opts.topK && opts.topK > 0 && Math.trunc(opts.topK) < n ? Math.trunc(opts.topK) : n;
   const u = random();
   const max = logits[argmax(logits)];
   const order = new LogitOrder(logits, max, t, pool);

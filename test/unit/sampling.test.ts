@@ -30,7 +30,7 @@ const logitsArb = (maxLength: number) =>
 const optsArb = (n: number) =>
   fc.record({
     temperature: fc.oneof(fc.constant(0), fc.double({ min: 0.05, max: 4, noNaN: true })),
-    topK: fc.oneof(fc.constant(undefined), fc.constant(0), fc.integer({ min: 1, max: n + 2 })),
+    topK: fc.oneof(fc.constant(undefined), fc.constant(0), fc.integer({ min: 1, max: n + 2 }), fc.double({ min: 1, max: n + 2, noNaN: true })),
     topP: fc.oneof(fc.constant(undefined), fc.constantFrom(0, 1, 1.5), fc.double({ min: 1e-6, max: 0.9999, noNaN: true })),
   }, { requiredKeys: [] }) as fc.Arbitrary<SamplingOptions>;
 
