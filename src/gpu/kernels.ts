@@ -6,6 +6,8 @@ import attentionIoWgsl from './kernels/attention/io.wgsl?raw';
 import onlineSoftmaxWgsl from './kernels/attention/online-softmax.wgsl?raw';
 import attentionSerialWgsl from './kernels/attention/serial.wgsl?raw';
 import itemsWgsl from './kernels/items.wgsl?raw';
+import ropePairWgsl from './kernels/rope-pair.wgsl?raw';
+import sigmoidWgsl from './kernels/sigmoid.wgsl?raw';
 import embeddingWgsl from './kernels/embedding.wgsl?raw';
 import matmulIoWgsl from './kernels/matmul/io.wgsl?raw';
 import matmulF32Wgsl from './kernels/matmul/f32.wgsl?raw';
@@ -37,7 +39,7 @@ import { defineKernel, grid1d, split } from './kernel';
 const WG = 256;
 
 export const embedding = defineKernel({
-  label: 'embedding', pieces: [embeddingWgsl], constants: { WG },
+  label: 'embedding', pieces: [embeddingWgsl, itemsWgsl], constants: { WG },
   params: { rows: 'u32', dim: 'u32' },
   buffers: { tokens: 'read', table: 'read', out: 'read_write' },
   grid: (p) => grid1d(p.rows * p.dim, WG),
@@ -45,7 +47,7 @@ export const embedding = defineKernel({
 
 const rmsNormWith = (label: string, wg: number) =>
   defineKernel({
-    label, pieces: [rmsnormWgsl], constants: { WG: wg },
+    label, pieces: [rmsnormWgsl, reduceWgsl], constants: { WG: wg },
     params: { rows: 'u32', dim: 'u32', srcRow: 'u32', eps: 'f32' },
     buffers: { x: 'read', weight: 'read', out: 'read_write' },
     grid: (p) => [p.rows, 1, 1],
@@ -169,7 +171,7 @@ export const QUANT_MATMUL = Object.fromEntries(
 
 /** RoPE on the q and k parts of the fused qkv projection; rotated k and plain v are appended to the KV cache. */
 export const ropeKv = defineKernel({
-  label: 'rope_kv', pieces: [ropeKvWgsl], constants: { WG },
+  label: 'rope_kv', pieces: [ropeKvWgsl, ropePairWgsl, itemsWgsl], constants: { WG },
   params: { rows: 'u32', numHeads: 'u32', numKvHeads: 'u32', headDim: 'u32', startPos: 'u32', style: 'u32' },
   buffers: { qkv: 'read', table: 'read', q: 'read_write', kCache: 'read_write', vCache: 'read_write' },
   grid: (p) => grid1d((p.rows * (p.numHeads + p.numKvHeads) * p.headDim) / 2, WG),
@@ -197,7 +199,7 @@ export const attentionSerial = defineKernel({
 
 /** silu(gate) * up over the fused gate|up projection. */
 export const swiglu = defineKernel({
-  label: 'swiglu', pieces: [swigluWgsl], constants: { WG },
+  label: 'swiglu', pieces: [swigluWgsl, sigmoidWgsl, itemsWgsl], constants: { WG },
   params: { rows: 'u32', dim: 'u32' },
   buffers: { gateUp: 'read', out: 'read_write' },
   grid: (p) => grid1d(p.rows * p.dim, WG),

@@ -1,5 +1,6 @@
 // Embedding gather: out[r, :] = table[tokens[r], :]. One invocation per output element.
 // Token ids are range-checked on the CPU before upload, so the index is always in bounds.
+// Entry point: items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   rows: u32,
@@ -11,15 +12,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> table: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-override WG: u32 = 256;
+fn item_count() -> u32 { return p.rows * p.dim; }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  // Large grids are split over x and y (65535 workgroups per dimension at most).
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.rows * p.dim) {
-    return;
-  }
+fn item(i: u32) {
   let r = i / p.dim;
   out[i] = table[tokens[r] * p.dim + i % p.dim];
 }

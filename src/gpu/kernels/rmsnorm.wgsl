@@ -1,5 +1,6 @@
 // RMSNorm, one workgroup per row: out[r] = x[srcRow + r] * weight / sqrt(mean(x^2) + eps).
 // srcRow lets the final norm read only the last row of a batch (all generation needs).
+// Expects: reduce.wgsl (the sum of squares over the workgroup).
 
 struct Params {
   rows: u32,
@@ -26,14 +27,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) t: u
     let v = x[src + i];
     ss += v * v;
   }
-  partial[t] = ss;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-    if (t < stride) {
-      partial[t] += partial[t + stride];
-    }
-    workgroupBarrier();
-  }
+  reduce_sum(ss, t, t, WG);
   let scale = 1.0 / sqrt(partial[0] / f32(p.dim) + p.eps);
   for (var i = t; i < p.dim; i += WG) {
     out[dst + i] = x[src + i] * scale * weight[i];

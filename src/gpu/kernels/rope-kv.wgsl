@@ -4,8 +4,8 @@
 // key heads are rotated into kCache and value heads copied into vCache at row startPos + r.
 // cos/sin come from a table built on the CPU in double precision ([position][headDim / 2] of
 // (cos, sin)), so accuracy never depends on the GPU's sin/cos at large angles, and RoPE scaling
-// variants only change the table. style 0 pairs (2i, 2i+1) (interleaved, GGUF llama); style 1 pairs
-// (i, i + headDim/2) (half, HF rotate_half). One invocation per rotated pair of one head of one row.
+// variants only change the table. One invocation per rotated pair of one head of one row.
+// Expects: rope-pair.wgsl (the pairing, by style), items.wgsl.
 
 struct Params {
   rows: u32,
@@ -23,26 +23,17 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> kCache: array<f32>;
 @group(0) @binding(5) var<storage, read_write> vCache: array<f32>;
 
-override WG: u32 = 256;
+fn item_count() -> u32 { return p.rows * (p.numHeads + p.numKvHeads) * (p.headDim / 2u); }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn item(idx: u32) {
   let half = p.headDim / 2u;
   let heads = p.numHeads + p.numKvHeads;
-  let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= p.rows * heads * half) {
-    return;
-  }
   let i = idx % half;
   let h = (idx / half) % heads; // query heads first, then key heads
   let r = idx / (half * heads);
-  // offsets of the pair within its head
-  var a = i;
-  var b = i + half;
-  if (p.style == 0u) {
-    a = 2u * i;
-    b = a + 1u;
-  }
+  let ab = rope_pair(i, half, p.style); // offsets of the pair within its head
+  let a = ab.x;
+  let b = ab.y;
   let qDim = p.numHeads * p.headDim;
   let kvDim = p.numKvHeads * p.headDim;
   let pos = p.startPos + r;

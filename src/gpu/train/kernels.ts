@@ -10,6 +10,8 @@ import attentionIoWgsl from '../kernels/backward/attention-io.wgsl?raw';
 import attentionScoreWgsl from '../kernels/backward/attention-score.wgsl?raw';
 import onlineSoftmaxWgsl from '../kernels/attention/online-softmax.wgsl?raw';
 import itemsWgsl from '../kernels/items.wgsl?raw';
+import ropePairWgsl from '../kernels/rope-pair.wgsl?raw';
+import sigmoidWgsl from '../kernels/sigmoid.wgsl?raw';
 import clipScaleWgsl from '../kernels/backward/clip-scale.wgsl?raw';
 import crossEntropyWgsl from '../kernels/backward/cross-entropy.wgsl?raw';
 import embeddingWgsl from '../kernels/backward/embedding.wgsl?raw';
@@ -54,7 +56,7 @@ export const matmulStridedTiled = defineKernel({
 export const TRAIN_MATMUL = { gpu: matmulStridedTiled, cpu: matmulStrided } as const;
 
 export const rmsNormBackward = defineKernel({
-  label: 'rmsnorm_backward', pieces: [rmsnormWgsl], constants: { WG: 64 },
+  label: 'rmsnorm_backward', pieces: [rmsnormWgsl, itemsWgsl], constants: { WG: 64 },
   params: { rows: 'u32', dim: 'u32', eps: 'f32', flags: 'u32' },
   buffers: { x: 'read', weight: 'read', dy: 'read', dx: 'read_write', rstd: 'read_write' },
   grid: (p) => grid1d(p.rows, 64),
@@ -62,7 +64,7 @@ export const rmsNormBackward = defineKernel({
 
 /** Adds to dw (parameter gradients always accumulate). */
 export const rmsNormWeightGrad = defineKernel({
-  label: 'rmsnorm_weight_grad', pieces: [rmsnormWeightWgsl], constants: { WG: 64 },
+  label: 'rmsnorm_weight_grad', pieces: [rmsnormWeightWgsl, itemsWgsl], constants: { WG: 64 },
   params: { rows: 'u32', dim: 'u32' },
   buffers: { x: 'read', dy: 'read', rstd: 'read', dw: 'read_write' },
   grid: (p) => grid1d(p.dim, 64),
@@ -70,7 +72,7 @@ export const rmsNormWeightGrad = defineKernel({
 
 /** RoPE in place on the q|k heads of fused rows; inverse = 1 is its backward. */
 export const rope = defineKernel({
-  label: 'train_rope', pieces: [ropeWgsl], constants: { WG: 256 },
+  label: 'train_rope', pieces: [ropeWgsl, ropePairWgsl, itemsWgsl], constants: { WG: 256 },
   params: { rows: 'u32', heads: 'u32', headDim: 'u32', rowStride: 'u32', seqLen: 'u32', style: 'u32', inverse: 'u32' },
   buffers: { table: 'read', x: 'read_write' },
   grid: (p) => grid1d((p.rows * p.heads * p.headDim) / 2, 256),
@@ -101,7 +103,7 @@ export const attentionBackwardKv = defineKernel({
 });
 
 export const swigluBackward = defineKernel({
-  label: 'swiglu_backward', pieces: [swigluWgsl], constants: { WG: 256 },
+  label: 'swiglu_backward', pieces: [swigluWgsl, sigmoidWgsl, itemsWgsl], constants: { WG: 256 },
   params: { rows: 'u32', dim: 'u32' },
   buffers: { gateUp: 'read', dAct: 'read', dGateUp: 'read_write' },
   grid: (p) => grid1d(p.rows * p.dim, 256),
@@ -109,21 +111,21 @@ export const swigluBackward = defineKernel({
 
 /** Scatter-add of row gradients into the embedding table, grouped by token on the CPU (embeddingIndex). */
 export const embeddingBackward = defineKernel({
-  label: 'embedding_backward', pieces: [embeddingWgsl], constants: { WG: 256 },
+  label: 'embedding_backward', pieces: [embeddingWgsl, itemsWgsl], constants: { WG: 256 },
   params: { uniques: 'u32', dim: 'u32' },
   buffers: { index: 'read', dx: 'read', dTable: 'read_write' },
   grid: (p) => grid1d(p.uniques * p.dim, 256),
 });
 
 export const crossEntropy = defineKernel({
-  label: 'cross_entropy', pieces: [crossEntropyWgsl], constants: { WG: 64 },
+  label: 'cross_entropy', pieces: [crossEntropyWgsl, itemsWgsl], constants: { WG: 64 },
   params: { rows: 'u32', vocab: 'u32', weight: 'f32', flags: 'u32' },
   buffers: { logits: 'read', targets: 'read', dLogits: 'read_write', loss: 'read_write' },
   grid: (p) => grid1d(p.rows, 64),
 });
 
 export const klDivergence = defineKernel({
-  label: 'kl_divergence', pieces: [klDivergenceWgsl], constants: { WG: 64 },
+  label: 'kl_divergence', pieces: [klDivergenceWgsl, itemsWgsl], constants: { WG: 64 },
   params: { rows: 'u32', vocab: 'u32', temperature: 'f32', weight: 'f32', flags: 'u32' },
   buffers: { logits: 'read', teacher: 'read', mask: 'read', dLogits: 'read_write', loss: 'read_write' },
   grid: (p) => grid1d(p.rows, 64),
@@ -131,14 +133,14 @@ export const klDivergence = defineKernel({
 
 /** KL to cached top-k teacher logits (ids and values per row), as klBackward with TopKLogits. */
 export const klTopK = defineKernel({
-  label: 'kl_topk', pieces: [klTopKWgsl], constants: { WG: 64 },
+  label: 'kl_topk', pieces: [klTopKWgsl, itemsWgsl], constants: { WG: 64 },
   params: { rows: 'u32', vocab: 'u32', k: 'u32', temperature: 'f32', weight: 'f32', flags: 'u32' },
   buffers: { logits: 'read', ids: 'read', teacher: 'read', dLogits: 'read_write', loss: 'read_write' },
   grid: (p) => grid1d(p.rows, 64),
 });
 
 export const gradSumsq = defineKernel({
-  label: 'grad_sumsq', pieces: [gradSumsqWgsl], constants: { WG: 64, CHUNK: SUMSQ_CHUNK },
+  label: 'grad_sumsq', pieces: [gradSumsqWgsl, itemsWgsl], constants: { WG: 64, CHUNK: SUMSQ_CHUNK },
   params: { count: 'u32', first: 'u32' },
   buffers: { grad: 'read', partials: 'read_write' },
   grid: (p) => grid1d(Math.ceil(p.count / SUMSQ_CHUNK), 64),
@@ -152,7 +154,7 @@ export const clipScale = defineKernel({
 });
 
 export const adamw = defineKernel({
-  label: 'adamw', pieces: [adamwWgsl], constants: { WG: 256 },
+  label: 'adamw', pieces: [adamwWgsl, itemsWgsl], constants: { WG: 256 },
   params: { count: 'u32', lr: 'f32', beta1: 'f32', beta2: 'f32', eps: 'f32', weightDecay: 'f32', bc1: 'f32', bc2: 'f32' },
   buffers: { grad: 'read', clip: 'read', w: 'read_write', m: 'read_write', v: 'read_write' },
   grid: (p) => grid1d(p.count, 256),
@@ -160,7 +162,7 @@ export const adamw = defineKernel({
 
 /** Zero the gradient where a bit of the mask is clear (pruned weights stay pruned). */
 export const maskGrad = defineKernel({
-  label: 'mask_grad', pieces: [maskGradWgsl], constants: { WG: 256 },
+  label: 'mask_grad', pieces: [maskGradWgsl, itemsWgsl], constants: { WG: 256 },
   params: { count: 'u32' },
   buffers: { mask: 'read', grad: 'read_write' },
   grid: (p) => grid1d(p.count, 256),

@@ -3,6 +3,7 @@
 // bc1 = 1 - beta1^t and bc2 = 1 - beta2^t are the bias corrections of step t, computed on the CPU.
 //   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
 //   w -= lr * ((m / bc1) / (sqrt(v / bc2) + eps) + weightDecay * w)
+// Entry point: ../items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   count: u32,
@@ -22,14 +23,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> m: array<f32>;
 @group(0) @binding(5) var<storage, read_write> v: array<f32>;
 
-override WG: u32 = 256;
+fn item_count() -> u32 { return p.count; }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
-  if (i >= p.count) {
-    return;
-  }
+fn item(i: u32) {
   let g = grad[i] * clip[0];
   let mi = p.beta1 * m[i] + (1.0 - p.beta1) * g;
   let vi = p.beta2 * v[i] + (1.0 - p.beta2) * g * g;

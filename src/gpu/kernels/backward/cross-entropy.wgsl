@@ -3,6 +3,7 @@
 //   dLogits[r] (+)= weight * (softmax(z_r) - onehot(target_r)).
 // weight carries the loss's mean (1 / counted rows) and its share in a mixed loss. Rows whose
 // target is IGNORE (0xffffffff) add nothing and have loss 0. flags bit 0: accumulate into dLogits.
+// Entry point: ../items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   rows: u32,
@@ -17,15 +18,10 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> dLogits: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
-override WG: u32 = 64;
 const IGNORE = 0xffffffffu;
+fn item_count() -> u32 { return p.rows; }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = gid.x + gid.y * nwg.x * WG;
-  if (r >= p.rows) {
-    return;
-  }
+fn item(r: u32) {
   let o = r * p.vocab;
   let t = targets[r];
   let acc = (p.flags & 1u) != 0u;

@@ -2,6 +2,7 @@
 // The CPU groups rows by token (it has the token ids) into `index` = [ids (U) | starts (U + 1) |
 // rows (N)]: unique token u owns rows[starts[u] .. starts[u + 1]). One invocation per (u, column)
 // sums its rows in order, so no two invocations touch the same output and no atomics are needed.
+// Entry point: ../items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   uniques: u32,
@@ -13,14 +14,9 @@ struct Params {
 @group(0) @binding(2) var<storage, read> dx: array<f32>;
 @group(0) @binding(3) var<storage, read_write> dTable: array<f32>;
 
-override WG: u32 = 256;
+fn item_count() -> u32 { return p.uniques * p.dim; }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= p.uniques * p.dim) {
-    return;
-  }
+fn item(idx: u32) {
   let u = idx / p.dim;
   let c = idx % p.dim;
   let rows = 2u * p.uniques + 1u; // where the row list starts

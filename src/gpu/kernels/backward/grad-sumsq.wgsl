@@ -1,6 +1,7 @@
 // Global-norm clipping, step 1: sums of squares of a gradient in chunks of CHUNK values, one
 // invocation per chunk (no barriers or atomics), into partials[first + chunk]. Every gradient of a
 // model writes its own range of partials; clip-scale.wgsl adds them all up in a fixed order.
+// Entry point: ../items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   count: u32,
@@ -11,16 +12,12 @@ struct Params {
 @group(0) @binding(1) var<storage, read> grad: array<f32>;
 @group(0) @binding(2) var<storage, read_write> partials: array<f32>;
 
-override WG: u32 = 64;
 override CHUNK: u32 = 1024;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let c = gid.x + gid.y * nwg.x * WG;
+fn item_count() -> u32 { return (p.count + CHUNK - 1u) / CHUNK; }
+
+fn item(c: u32) {
   let start = c * CHUNK;
-  if (start >= p.count) {
-    return;
-  }
   var s = 0.0;
   for (var i = start; i < min(start + CHUNK, p.count); i++) {
     s += grad[i] * grad[i];

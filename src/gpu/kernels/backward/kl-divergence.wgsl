@@ -4,6 +4,7 @@
 //   dLogits[r] (+)= weight * T * (q - p)
 // (the T^2 keeps gradient sizes independent of T, as in Hinton et al.). weight as cross-entropy.wgsl;
 // rows whose mask entry is 0 add nothing and have loss 0. flags bit 0: accumulate into dLogits.
+// Entry point: ../items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   rows: u32,
@@ -20,14 +21,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dLogits: array<f32>;
 @group(0) @binding(5) var<storage, read_write> loss: array<f32>;
 
-override WG: u32 = 64;
+fn item_count() -> u32 { return p.rows; }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = gid.x + gid.y * nwg.x * WG;
-  if (r >= p.rows) {
-    return;
-  }
+fn item(r: u32) {
   let o = r * p.vocab;
   let acc = (p.flags & 1u) != 0u;
   if (mask[r] == 0u) {

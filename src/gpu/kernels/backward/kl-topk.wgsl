@@ -4,6 +4,7 @@
 //   loss[r] = T^2 * sum_j p_j (log p_j - log q_{id_j}),   dLogits[r] (+)= weight * T * (q - p).
 // One invocation per row (no barriers); it writes the q part over the row, then subtracts p at the
 // k ids, so ids must be distinct within a row. flags bit 0: accumulate into dLogits.
+// Entry point: ../items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   rows: u32,
@@ -21,14 +22,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dLogits: array<f32>;
 @group(0) @binding(5) var<storage, read_write> loss: array<f32>;
 
-override WG: u32 = 64;
+fn item_count() -> u32 { return p.rows; }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = gid.x + gid.y * nwg.x * WG;
-  if (r >= p.rows) {
-    return;
-  }
+fn item(r: u32) {
   let o = r * p.vocab;
   let t0 = r * p.k;
   let invT = 1.0 / p.temperature;

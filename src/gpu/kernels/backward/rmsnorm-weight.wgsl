@@ -1,5 +1,6 @@
 // RMSNorm backward to the weight: dw_j += sum over rows of dy[r, j] * x[r, j] * rstd[r], one
 // invocation per column, rows summed in order (deterministic). rstd comes from rmsnorm.wgsl.
+// Entry point: ../items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   rows: u32,
@@ -12,14 +13,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> rstd: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dw: array<f32>;
 
-override WG: u32 = 64;
+fn item_count() -> u32 { return p.dim; }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let j = gid.x + gid.y * nwg.x * WG;
-  if (j >= p.dim) {
-    return;
-  }
+fn item(j: u32) {
   var s = 0.0;
   for (var r = 0u; r < p.rows; r++) {
     s += dy[r * p.dim + j] * x[r * p.dim + j] * rstd[r];

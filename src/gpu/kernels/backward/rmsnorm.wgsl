@@ -3,6 +3,7 @@
 //   dx_i = s * w_i * dy_i - (s^3 / dim) * x_i * sum_j(w_j * dy_j * x_j).
 // The row's s is written to rstd for the weight gradient (rmsnorm-weight.wgsl).
 // flags bit 0: accumulate into dx (the residual stream's gradient already sits there).
+// Entry point: ../items.wgsl, which calls item() for each of item_count() items.
 
 struct Params {
   rows: u32,
@@ -18,14 +19,9 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(5) var<storage, read_write> rstd: array<f32>;
 
-override WG: u32 = 64;
+fn item_count() -> u32 { return p.rows; }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let r = gid.x + gid.y * nwg.x * WG;
-  if (r >= p.rows) {
-    return;
-  }
+fn item(r: u32) {
   let o = r * p.dim;
   var ss = 0.0;
   var dot = 0.0;

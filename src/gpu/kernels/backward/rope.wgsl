@@ -3,6 +3,7 @@
 // A rotation's backward is the rotation by the opposite angle, so `inverse` = 1 turns this kernel
 // into RoPE's backward (gradient wrt the unrotated q and k). Pairing (style) and the cos/sin table
 // are those of rope-kv.wgsl. One invocation per rotated pair.
+// Expects: ../rope-pair.wgsl, ../items.wgsl.
 
 struct Params {
   rows: u32,
@@ -18,24 +19,16 @@ struct Params {
 @group(0) @binding(1) var<storage, read> table: array<vec2f>;
 @group(0) @binding(2) var<storage, read_write> x: array<f32>;
 
-override WG: u32 = 256;
+fn item_count() -> u32 { return p.rows * p.heads * (p.headDim / 2u); }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+fn item(idx: u32) {
   let half = p.headDim / 2u;
-  let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= p.rows * p.heads * half) {
-    return;
-  }
   let i = idx % half;
   let h = (idx / half) % p.heads;
   let r = idx / (half * p.heads);
-  var a = i;
-  var b = i + half;
-  if (p.style == 0u) {
-    a = 2u * i;
-    b = a + 1u;
-  }
+  let ab = rope_pair(i, half, p.style);
+  let a = ab.x;
+  let b = ab.y;
   let cs = table[(r % p.seqLen) * half + i];
   let sn = select(cs.y, -cs.y, p.inverse != 0u);
   let o = r * p.rowStride + h * p.headDim;
