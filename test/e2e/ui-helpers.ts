@@ -1,14 +1,34 @@
-// What the ui-*.test.ts files share: waiting on the page while surfacing its error alerts, axe-core, screenshots.
+// What the ui-*.test.ts files share: the Lab page a suite starts from, waiting on the page while surfacing its
+// error alerts, axe-core, screenshots.
 import AxeBuilder from '@axe-core/playwright';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import { REPO } from '../fixtures';
+import { startLab, type Lab } from './harness';
 
 export const SHOTS = join(REPO, 'test-results');
 
 // Our Vite servers keep their pre-bundled dependencies apart from other suites' (see vite.config.ts cacheDir).
 process.env.LAB_VITE_CACHE_DIR ??= join(REPO, 'node_modules/.vite-ui-e2e');
+
+// live bindings: set by useLabPage's beforeAll, read by the calling file's tests (each test file has its own copy)
+export let lab: Lab | undefined;
+export let page: Page;
+
+/** Opens the Lab in Chromium before the calling suite's tests (the bundled model's button ready) and closes it after. */
+export function useLabPage(): void {
+  beforeAll(async () => {
+    lab = await startLab('/#/lab');
+    page = lab.page;
+    watchReloads(page, lab.pageErrors, 0);
+    await page.getByRole('button', { name: 'Load bundled model' }).waitFor();
+  });
+  afterAll(async () => {
+    await lab?.close();
+  });
+}
 
 /** Fail with a clear reason when the dev server reloads the page under a test (it loses the page's state). */
 export function watchReloads(page: Page, errors: string[], expectedLoads: number): void {

@@ -3,13 +3,13 @@
 // see the size vs quality plot and its Pareto front, generate side by side, download a GGUF that loads back,
 // save to the IndexedDB cache, then delete it on the Cache page. axe finds no serious violation on either page.
 import { readFileSync } from 'node:fs';
-import { chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import { expect, it } from 'vitest';
 import { bytesSource } from '../../src/io/source';
 import { loadModel } from '../../src/io/load';
 import { STORIES } from '../fixtures';
-import { CHROMIUM, chromiumSuite, startLab, type Lab } from './harness';
-import { SHOTS, screenshot, seriousViolations, waitForOrAlert, watchReloads } from './ui-helpers';
+import { CHROMIUM, chromiumSuite } from './harness';
+import { lab, page, SHOTS, screenshot, seriousViolations, useLabPage, waitForOrAlert } from './ui-helpers';
 
 /** File names in a ustar archive (name field, prefix field). */
 function tarNames(bytes: Uint8Array): string[] {
@@ -24,19 +24,7 @@ function tarNames(bytes: Uint8Array): string[] {
 }
 
 chromiumSuite('Lab and Cache pages in Chromium', () => {
-  let lab: Lab | undefined;
-  let page: Page;
-
-  beforeAll(async () => {
-    lab = await startLab('/#/lab');
-    page = lab.page;
-    watchReloads(page, lab.pageErrors, 0);
-    await page.getByRole('button', { name: 'Load bundled model' }).waitFor();
-  });
-
-  afterAll(async () => {
-    await lab?.close();
-  });
+  useLabPage();
 
   it('load -> quantize -> evaluate -> compare -> export -> cache', async () => {
     await page.getByRole('button', { name: 'Load bundled model' }).click();

@@ -6,10 +6,10 @@
 // other actions are disabled with the reason shown. Each healed model has its own recipe (the recipe + the heal)
 // and hash, and is saved to the cache, where it is still found and opens after a reload.
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { STORIES } from '../fixtures';
-import { chromiumSuite, startLab, type Lab } from './harness';
-import { screenshot, seriousViolations, waitForOrAlert, watchReloads } from './ui-helpers';
+import { chromiumSuite } from './harness';
+import { lab, page, screenshot, seriousViolations, useLabPage, waitForOrAlert } from './ui-helpers';
 
 /** The compressed model's recipe name and full recipe hash, as the recipe card shows them. */
 async function shownRecipe(page: Page): Promise<{ name: string; hash: string }> {
@@ -41,19 +41,7 @@ async function lossLine(page: Page): Promise<{ first: number; last: number; step
 }
 
 chromiumSuite('Lab heal / distill panel in Chromium', () => {
-  let lab: Lab | undefined;
-  let page: Page;
-
-  beforeAll(async () => {
-    lab = await startLab('/#/lab');
-    page = lab.page;
-    watchReloads(page, lab.pageErrors, 0);
-    await page.getByRole('button', { name: 'Load bundled model' }).waitFor();
-  });
-
-  afterAll(async () => {
-    await lab?.close();
-  });
+  useLabPage();
 
   it('compress -> heal with a live loss curve and a checkpoint -> resume from it', async () => {
     await page.getByRole('button', { name: 'Load bundled model' }).click();
