@@ -28,6 +28,7 @@ import ropeKvWgsl from './kernels/rope-kv.wgsl?raw';
 import swigluWgsl from './kernels/swiglu.wgsl?raw';
 import dequantCommonWgsl from './kernels/dequant/common.wgsl?raw';
 import dequantIntnWgsl from './kernels/dequant/intn.wgsl?raw';
+import dequantNibblesWgsl from './kernels/dequant/nibbles.wgsl?raw';
 import dequantQ4_0Wgsl from './kernels/dequant/q4_0.wgsl?raw';
 import dequantQ4_1Wgsl from './kernels/dequant/q4_1.wgsl?raw';
 import dequantQ5_0Wgsl from './kernels/dequant/q5_0.wgsl?raw';
@@ -117,16 +118,19 @@ export const matvecF32Serial = matvec('matvec_f32_serial', [matmulF32Wgsl, dotF3
 /** Block formats that matmuls read raw (dequantized on the fly): llama.cpp's and our int family. */
 export type QuantFormat = 'q8_0' | 'q4_0' | 'q4_1' | 'q5_0' | IntDTypeId;
 
-/** Each quantized format's decoder (appended to a kernel body) and its pipeline constants. */
-const DEQUANT: Record<QuantFormat, { code: string; constants?: Record<string, number> }> = {
-  q8_0: { code: dequantQ8_0Wgsl },
-  q4_0: { code: dequantQ4_0Wgsl },
-  q4_1: { code: dequantQ4_1Wgsl },
-  q5_0: { code: dequantQ5_0Wgsl },
+/** A quantized format's decoder: pieces appended to a kernel body after dequant/common.wgsl, and its pipeline constants. */
+interface Decoder { pieces: readonly string[]; constants?: Record<string, number> }
+
+const DEQUANT: Record<QuantFormat, Decoder> = {
+  q8_0: { pieces: [dequantQ8_0Wgsl] },
+  q4_0: { pieces: [dequantNibblesWgsl, dequantQ4_0Wgsl] },
+  q4_1: { pieces: [dequantNibblesWgsl, dequantQ4_1Wgsl] },
+  q5_0: { pieces: [dequantNibblesWgsl, dequantQ5_0Wgsl] },
   ...(Object.fromEntries(Object.keys(INT_DTYPES).map((id) => {
     const { bits, group } = parseIntId(id)!;
-    return [id, { code: dequantIntnWgsl, constants: { BITS: bits, GROUP: group } as Record<string, number> }];
-  })) as Record<IntDTypeId, { code: string; constants: Record<string, number> }>),
+    const decoder: Decoder = { pieces: [dequantIntnWgsl], constants: { BITS: bits, GROUP: group } };
+    return [id, decoder];
+  })) as Record<IntDTypeId, Decoder>),
 };
 
 export interface QuantMatmulKernels {
@@ -141,8 +145,8 @@ export interface QuantMatmulKernels {
 }
 
 function quantMatmulKernels(format: QuantFormat): QuantMatmulKernels {
-  const { code, constants = {} } = DEQUANT[format];
-  const decoder = [dequantCommonWgsl, code];
+  const { pieces, constants = {} } = DEQUANT[format];
+  const decoder = [dequantCommonWgsl, ...pieces];
   return {
     // tiled-quant.wgsl stages decoded chunks in its own loop around tile-fma.wgsl, so it replaces tiled.wgsl
     matmul: defineKernel({

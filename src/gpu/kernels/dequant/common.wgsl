@@ -3,7 +3,7 @@
 // 18-, 22- and 34-byte blocks are only 2-byte aligned, so a field may straddle two words; the upload pads
 // the buffer by one spare word (weights.ts, rawBufferBytes) so reading w[i + 1] never leaves it.
 //
-// A format file (q8_0.wgsl, ...) defines, for the kernel it is appended to:
+// A format (q8_0.wgsl, ...; the 4-bit ones with nibbles.wgsl) defines, for the kernel it is appended to:
 //   QK: weights per block (a multiple of 8); QB: bytes per block;
 //   chunk_values(o, c): the 8 weights of chunk c (0 <= c < QK / 8) of the block at byte o, dequantized;
 //   chunk_pos(c): where in the block those two runs of 4 weights sit (multiples of 4).
@@ -30,14 +30,4 @@ fn w_u32(o: u32) -> u32 {
 /** The f16 at an even byte offset, widened to f32. */
 fn w_f16(o: u32) -> f32 {
   return unpack2x16float(w[o >> 2u] >> ((o & 2u) * 8u)).x;
-}
-
-/** Low nibbles of the 4 bytes of u (ggml's first 16 weights of a block). */
-fn nibbles_lo(u: u32) -> vec4u {
-  return (vec4u(u) >> vec4u(0u, 8u, 16u, 24u)) & vec4u(15u);
-}
-
-/** High nibbles of the 4 bytes of u (ggml's last 16 weights of a block). */
-fn nibbles_hi(u: u32) -> vec4u {
-  return (vec4u(u) >> vec4u(4u, 12u, 20u, 28u)) & vec4u(15u);
 }

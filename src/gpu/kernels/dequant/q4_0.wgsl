@@ -1,11 +1,6 @@
 // llama.cpp Q4_0: { f16 d; uint8 qs[16] } (18 bytes); byte j holds weight j (low nibble) and j + 16 (high),
-// x = d * (q - 8). Chunk c is bytes 4c .. 4c + 3: weights 4c .. 4c + 3 and 16 + 4c .. 16 + 4c + 3.
-const QK = 32u;
+// x = d * (q - 8). QK, chunk_pos and the nibble order: nibbles.wgsl.
 const QB = 18u;
-
-fn chunk_pos(c: u32) -> vec2u {
-  return vec2u(4u * c, 16u + 4u * c);
-}
 
 fn chunk_values(o: u32, c: u32) -> Chunk {
   let d = w_f16(o);

@@ -1,11 +1,7 @@
 // llama.cpp Q4_1: { f16 d; f16 m; uint8 qs[16] } (20 bytes, so every field is word-aligned); nibbles as in
 // Q4_0, x = d * q + m. The product is exact in f32 (an f16 times 4 bits), so fma rounds like the CPU decoder.
-const QK = 32u;
+// QK, chunk_pos and the nibble order: nibbles.wgsl.
 const QB = 20u;
-
-fn chunk_pos(c: u32) -> vec2u {
-  return vec2u(4u * c, 16u + 4u * c);
-}
 
 fn chunk_values(o: u32, c: u32) -> Chunk {
   let i = o >> 2u;

@@ -1,11 +1,7 @@
 // llama.cpp Q5_0: { f16 d; uint8 qh[4]; uint8 qs[16] } (22 bytes); the low 4 bits of each weight as in Q4_0,
 // the 5th bit of weight j is bit j of qh; x = d * (q - 16).
-const QK = 32u;
+// QK, chunk_pos and the nibble order: nibbles.wgsl.
 const QB = 22u;
-
-fn chunk_pos(c: u32) -> vec2u {
-  return vec2u(4u * c, 16u + 4u * c);
-}
 
 fn chunk_values(o: u32, c: u32) -> Chunk {
   let d = w_f16(o);
