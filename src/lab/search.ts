@@ -12,7 +12,8 @@ import { prepareBase } from '../predict/signals';
 import { Calibration as CalibrationSpec, type NormalizedRecipe } from '../recipe/schema';
 import { CpuRuntime } from '../runtime/cpu-reference';
 import { idbJsonStore } from '../search/idb-store';
-import { SearchRequest } from '../search/request';
+import { weightBound } from '../search/memory';
+import { SearchRequest, type SearchGoal } from '../search/request';
 import { search } from '../search/search';
 import { searchSpace } from '../search/space';
 import { taskLibrary } from './catalog';
@@ -21,7 +22,11 @@ import type { Progress } from './compress';
 export interface MineSearchSpec {
   /** A perplexity task of the library (its text is what the search measures). */
   task: string;
+  /** min-ppl: the least perplexity within the bounds; min-bytes: the smallest file within the perplexity limit. */
+  goal: SearchGoal;
   maxBytes?: number;
+  /** Bound on the estimated peak runtime memory at the model's context length (src/search/memory.ts). */
+  maxRamBytes?: number;
   /** Largest relative perplexity increase allowed (0.1 = 10% worse than the base). */
   maxIncrease: number;
   /** Perplexity chunks (of at most 512 tokens) per full evaluation. */
@@ -35,12 +40,14 @@ export interface MineSearchSpec {
 
 export interface SearchCandidate {
   name: string; bytes: number; increase: number; ok: boolean;
+  /** The search's answer for its goal (in the outcome only). */
+  best?: boolean;
   /** The recipe as a lab.recipe/1 document (in the outcome; live reports come before the search names them). */
   json?: unknown;
 }
 
 export interface MineSearchOutcome {
-  /** The search's best (least perplexity within the limits) as a lab.recipe/1 document, or null when none met them. */
+  /** The search's best for its goal (least perplexity or fewest bytes within the limits) as a lab.recipe/1 document, or null when none met them. */
   best: { name: string; json: unknown } | null;
   evaluated: SearchCandidate[];
   stoppedBy: 'done' | 'time';
@@ -65,8 +72,8 @@ export async function mineSearch(
     (await perplexity(new CpuRuntime(m, { maxPositions: ctx }), tokens, { contextLength: ctx, maxChunks: spec.chunks, bosId: tok.bosId, signal })).ppl;
   const basePpl = await ppl(model, opts.signal);
   const target = `${spec.task}:ppl`;
-  const request = SearchRequest.parse({ maxBytes: spec.maxBytes, limits: [{ target, max: spec.maxIncrease }], objective: target });
-  const candidates = searchSpace(model, signals, request.maxBytes);
+  const request = SearchRequest.parse({ maxBytes: spec.maxBytes, maxRamBytes: spec.maxRamBytes, limits: [{ target, max: spec.maxIncrease }], objective: target, goal: spec.goal });
+  const candidates = searchSpace(model, signals, weightBound(model.config, request));
   const evaluated: SearchCandidate[] = [];
   const r = await search({
     base: signals, baseId: baseSha, request, candidates, calibration, store: idbJsonStore(), key: spec.key,
@@ -85,6 +92,7 @@ export async function mineSearch(
     best: r.best && { name: r.best.name, json: recipeDocument(r.best.recipe) },
     evaluated: r.evaluated.map((e) => ({
       name: e.name, bytes: e.bytes ?? 0, increase: e.measured?.[target] ?? NaN, ok: (e.measured?.[target] ?? Infinity) <= spec.maxIncrease, json: recipeDocument(e.recipe),
+      best: e.recipeHash === r.best?.recipeHash,
     })),
     stoppedBy: r.stoppedBy,
   };

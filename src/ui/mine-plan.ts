@@ -1,6 +1,8 @@
-// What of a request the constraint-driven search can express (src/lab/search.ts): a byte bound and "× base"
-// upper bounds on one task's perplexity. Anything else (RAM, speed, value thresholds, other metrics) falls
-// back to the fixed recipe list, and the reason is shown on the page.
+// What of a request the constraint-driven search can express (src/lab/search.ts): a byte bound, a RAM bound
+// (its estimate of weights + KV cache + activations), "× base" upper bounds on one task's perplexity, and an
+// objective it minimises itself: fewest bytes (smallest_bytes) or that task's perplexity (best_score). Anything
+// else (speed, value thresholds, other metrics, a weighted score) falls back to the fixed recipe list, and the
+// reason is shown on the page.
 import type { RequestPayload } from '../market/schema';
 import type { MineSearchSpec } from '../lab/search';
 
@@ -10,7 +12,7 @@ export type MinePlan =
 
 export function minePlan(req: RequestPayload): MinePlan {
   const hw = req.hardware;
-  if (hw?.maxRamBytes !== undefined || hw?.speed) return { kind: 'recipes', reason: 'the search cannot bound RAM or speed' };
+  if (hw?.speed) return { kind: 'recipes', reason: 'the search cannot bound speed' };
   const ppl = req.constraints.filter((c) => c.metric === 'perplexity' && c.op === '<=' && c.fraction_of_base !== undefined);
   if (ppl.length === 0 || ppl.length !== req.constraints.length) {
     return { kind: 'recipes', reason: 'the search expresses only "perplexity <= × base" constraints' };
@@ -20,8 +22,11 @@ export function minePlan(req: RequestPayload): MinePlan {
   const [task] = tasks;
   const o = req.objective;
   if (o.kind === 'weighted' || (o.kind === 'best_score' && (o.task !== task || o.metric !== 'perplexity'))) {
-    return { kind: 'recipes', reason: 'the search minimises that task\'s perplexity, not this objective' };
+    return { kind: 'recipes', reason: 'the search minimises that task\'s perplexity or the bytes, not this objective' };
   }
   const maxBytes = o.kind === 'best_score' && o.maxBytes !== undefined ? Math.min(o.maxBytes, hw?.maxBytesOnDisk ?? Infinity) : hw?.maxBytesOnDisk;
-  return { kind: 'search', spec: { task, maxBytes, maxIncrease: Math.min(...ppl.map((c) => c.fraction_of_base!)) - 1 } };
+  return {
+    kind: 'search',
+    spec: { task, goal: o.kind === 'smallest_bytes' ? 'min-bytes' : 'min-ppl', maxBytes, maxRamBytes: hw?.maxRamBytes, maxIncrease: Math.min(...ppl.map((c) => c.fraction_of_base!)) - 1 },
+  };
 }

@@ -127,7 +127,7 @@ export class MineState {
         }
       };
       if (plan.kind === 'search') {
-        this.stage = `searching recipes for ${plan.spec.task} perplexity`;
+        this.stage = plan.spec.goal === 'min-bytes' ? `searching the smallest recipe within the ${plan.spec.task} perplexity limit` : `searching recipes for ${plan.spec.task} perplexity`;
         // braces: the callback's return value goes back through comlink, and a $state array cannot be cloned
         const onCandidate = proxy((c: SearchCandidate) => { this.searched = [...this.searched, c]; });
         const whole = (x: number, min: number) => Math.max(min, Math.floor(Number(x) || min));
@@ -137,11 +137,8 @@ export class MineState {
         }, onProgress, onCandidate);
         this.searched = out.evaluated;
         this.stoppedBy = out.stoppedBy;
-        // the search minimises perplexity; a request ranked by size wants the smallest that met the limits.
-        // The pick is then measured as the market will (every required task, the real artifact's bytes).
-        const smallest = out.evaluated.filter((c) => c.ok).sort((a, b) => a.bytes - b.bytes)[0];
-        const pick = req.objective.kind === 'smallest_bytes' && smallest ? { name: smallest.name, json: smallest.json } : out.best;
-        if (pick && !this.stopRequested) await consider(pick.name, pick.json);
+        // the search's best for the request's objective, measured as the market will (every required task, the real artifact's bytes)
+        if (out.best && !this.stopRequested) await consider(out.best.name, out.best.json);
       } else {
         for (const file of this.recipes) {
           if (this.stopRequested) break;

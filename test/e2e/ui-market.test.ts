@@ -4,8 +4,9 @@
 // Market: a buyer fills the request form (bundled model as base, a "× base" perplexity constraint), signs and
 // posts it; a miner (this process) submits a q8_0 GGUF; the validator re-measures; the buyer previews the
 // winner in the browser (loads it from the blob route, generates, runs a task).
-// Mine: a second miner picks the request, runs the constraint-driven search in the background worker (a request
-// with RAM and speed bounds falls back to the recipe list), submits the best signed, and sees the verdict. Validator: epochs, verdicts with reasons, the miner's history.
+// Mine: a second miner picks the request, runs the constraint-driven search in the background worker for the
+// request's objective (a request with a speed target falls back to the recipe list), submits the search's best
+// signed, and sees the verdict. Validator: epochs, verdicts with reasons, the miner's history.
 import { hexToU8a, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -151,29 +152,34 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
 
   it('Mine: pick the request, search its constraints in the background, submit the best signed, see the verdict', async () => {
     await page.getByRole('link', { name: 'Mine' }).click();
-    // RAM and speed bounds are beyond the search: that request falls back to the recipe list, and says why
+    // a speed target is beyond the search: that request falls back to the recipe list, and says why
     await page.getByTestId('open-requests').getByRole('button', { name: /for a phone/ }).click();
-    expect(await page.getByTestId('plan').textContent()).toContain('Fixed recipe list: the search cannot bound RAM or speed');
+    expect(await page.getByTestId('plan').textContent()).toContain('Fixed recipe list: the search cannot bound speed');
+    // the request ranks by size: the search itself looks for the smallest file within the perplexity limit
     await page.getByTestId('open-requests').getByRole('button', { name: /stories260K under 700 KB/ }).click();
-    expect(await page.getByTestId('plan').textContent()).toMatch(/Constraint-driven search: recipes under .* with tinystories perplexity at most 10\.0% above the base/);
-    await page.getByLabel('Full evaluations').fill('2');
-    await page.getByLabel('Candidates probed').fill('2');
+    expect(await page.getByTestId('plan').textContent()).toMatch(/Constraint-driven search for the smallest file: recipes under .* with tinystories perplexity at most 10\.0% above the base/);
+    await page.getByLabel('Full evaluations').fill('3');
     await page.getByLabel('Signing account').selectOption({ label: await page.getByLabel('Signing account').locator('option', { hasText: 'Ferdie' }).textContent() as string });
     await page.getByRole('button', { name: 'Start search' }).click();
     await pollOrAlert(page, () => page.getByRole('button', { name: 'Sign and submit' }).count(), 1, 120_000);
-    // the search's full evaluations (at most the two asked for), then its pick measured as the validator will
+    // the search's full evaluations (at most the three asked for), its best for the objective marked, then that
+    // best measured as the validator will
     const searched = await page.getByTestId('searched').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText)));
     expect(searched.length).toBeGreaterThan(0);
-    expect(searched.length).toBeLessThanOrEqual(2);
-    expect(searched.some((r) => r[3] === 'yes'), JSON.stringify(searched)).toBe(true);
+    expect(searched.length).toBeLessThanOrEqual(3);
+    const recipeName = (cell: string) => cell.replace(/\s*search's best$/, '');
+    const marked = searched.filter((r) => r[0] !== recipeName(r[0]));
+    expect(marked, JSON.stringify(searched)).toHaveLength(1);
+    const searchBest = recipeName(marked[0][0]);
+    expect(marked[0][3]).toBe('yes');
+    // min-bytes: no evaluation within the limits is smaller than the search's best (the table shows KiB)
+    const size = (t: string) => parseFloat(t) * (/MiB/.test(t) ? 2 ** 20 : /KiB/.test(t) ? 2 ** 10 : 1);
+    for (const r of searched.filter((x) => x[3] === 'yes')) expect(size(marked[0][1])).toBeLessThanOrEqual(size(r[1]));
     const rows = await page.getByTestId('candidates').locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => (c as HTMLElement).innerText)));
     expect(rows).toHaveLength(1);
     expect(rows[0][3]).toBe('yes');
-    const picked = rows[0][0].replace(/\s*best so far$/, '');
-    // the request ranks by size: the pick is the smallest evaluation within the limits
-    const kib = (t: string) => parseFloat(t);
-    expect(picked).toBe(searched.filter((r) => r[3] === 'yes').sort((a, b) => kib(a[1]) - kib(b[1]))[0][0]);
-    expect(await page.getByTestId('best').textContent()).toContain(`Best so far: ${picked} `);
+    expect(rows[0][0].replace(/\s*best so far$/, '')).toBe(searchBest);
+    expect(await page.getByTestId('best').textContent()).toContain(`Best so far: ${searchBest} `);
     // the search's state is in this browser's IndexedDB under the request (what a restarted search resumes from)
     const saved = await page.evaluate((key) => new Promise<string[]>((resolve, reject) => {
       const open = indexedDB.open('lab-search');
@@ -184,7 +190,7 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
         get.onerror = () => reject(get.error);
       };
     }), `mine:${requestId}:4`);
-    expect(saved.sort()).toEqual(searched.map((r) => r[0]).sort());
+    expect(saved.sort()).toEqual(searched.map((r) => recipeName(r[0])).sort());
     await page.getByRole('button', { name: 'Sign and submit' }).click();
     expect(await (await waitForOrAlert(page, 'verdict', 20_000)).textContent()).toMatch(/pending|validating/);
     const pass = await service.validator.runOnce();
@@ -192,6 +198,10 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     await expect.poll(() => page.getByTestId('verdict').textContent(), { timeout: 10_000 }).toContain('accepted');
     const sub = await service.market.store.getSubmission(pass.verdicts[0].submissionId);
     expect(sub).toMatchObject({ miner: keys[2].pair.address, status: 'accepted' });
+    // what was submitted is the search's best: its recipe, and the artifact the page built from it
+    const submitted = JSON.parse(sub!.payload);
+    expect(submitted.recipe.name).toBe(searchBest);
+    expect(await page.getByTestId('best').textContent()).toContain(`sha256 ${submitted.artifact.sha256.slice(0, 12)}`);
     await screenshot(page, 'ui-mine');
     expect(await seriousViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
