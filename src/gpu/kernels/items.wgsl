@@ -2,7 +2,8 @@
 // in workgroups of WG with no workgroup memory or barriers. The grid is grid1d's (kernel.ts): split over
 // x and y past 65535 workgroups, so invocations past the last item do nothing.
 // Expects from its companion: fn item_count() -> u32, the number of items, and fn item(i: u32), the work
-// of item i. Sets nothing else: bindings and params are the companion's.
+// of item i. Bindings and params are the companion's. WG has no default: the kernel's constants give it
+// (the workgroup size its grid1d call assumes), so a kernel that forgets it fails to build its pipeline.
 
 override WG: u32;
 
