@@ -5,22 +5,15 @@
 // pipeline costs about a second.
 // Kernels are glued from shared .wgsl pieces, so a broken or mismatched piece fails here, fast, before
 // any numeric test. (Numbers are checked against cpu-reference in the other files of this folder.)
-import { beforeAll, describe, expect, it } from 'vitest';
-import { getNodeGpuDevice } from '../../node/gpu';
-import { GpuContext } from '../../src/gpu/context';
+import { describe, expect, it } from 'vitest';
 import type { Kernel } from '../../src/gpu/kernel';
 import { ALL_KERNELS, QUANT_MATMUL } from '../../src/gpu/kernels';
 import { SPARSE_MATMUL } from '../../src/gpu/sparse';
 import { TRAIN_KERNELS } from '../../src/gpu/train/kernels';
+import { ctx, device, useGpu } from './setup';
 
-let device: GPUDevice;
-let ctx: GpuContext;
+useGpu([]); // the compiling is what these tests do
 const built = new Set<string>();
-
-beforeAll(async () => {
-  device = await getNodeGpuDevice();
-  ctx = GpuContext.for(device);
-});
 
 const families: [string, Kernel[]][] = [
   ['forward', ALL_KERNELS],
