@@ -77,6 +77,8 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
   });
 
   let requestId = '';
+  /** The selected request's terms as shown: "dt: ..." and "dd: ..." lines in order. */
+  const terms = () => page.getByTestId('request-terms').evaluate((dl) => [...dl.children].map((e) => `${e.tagName.toLowerCase()}: ${(e as HTMLElement).innerText}`));
 
   it('Market: post a request with the form, a miner submits, the validator accepts, the buyer previews the winner', async () => {
     await page.goto(`${service.url}/#/market`);
@@ -92,6 +94,17 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     expect(requestId).toMatch(/^[0-9a-f]{16}$/);
     const stored = await service.market.store.getRequest(requestId);
     expect(JSON.parse(stored!.payload)).toMatchObject({ buyer: keys[0].pair.address, hardware: { maxBytesOnDisk: 700000 }, constraints: [{ task: 'tinystories', metric: 'perplexity', op: '<=', fraction_of_base: 1.1 }] });
+    // the posted request's detail: every term, in words
+    const sha = JSON.parse(stored!.payload).base.sha256 as string;
+    await expect.poll(terms).toEqual([
+      'dt: Base model', `dd: stories260K.gguf, 1.13 MiB (1,185,376 B), sha256 ${sha.slice(0, 12)}…`,
+      'dt: File size', 'dd: ≤ 683.59 KiB (700,000 B)',
+      'dt: Memory at run time', 'dd: no limit',
+      'dt: Speed', 'dd: no target',
+      'dt: Quality', 'dd: tinystories.perplexity ≤ 1.1 × base (3.73802, from the declared 3.3982)',
+      'dt: Ranked by', 'dd: smallest file on disk',
+      'dt: Bid', 'dd: 10 USD, shared by rank 70% / 30%; open for 6 epochs',
+    ]);
 
     // a miner outside the page: q8_0 of the same base, as GGUF, with an honest (empty) claim
     const base = await loadModel(new Map([['stories260K.gguf', fileSource(sharedPath(STORIES.gguf))]]));
@@ -147,6 +160,14 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
       kind: 'weighted', bytesWeight: 0.25,
       terms: [{ task: 'tinystories', metric: 'perplexity', weight: 2 }, { task: 'arc_easy', metric: 'acc_norm', weight: 0.5 }],
     });
+    await expect.poll(async () => (await terms()).slice(2)).toEqual([
+      'dt: File size', 'dd: ≤ 683.59 KiB (700,000 B)',
+      'dt: Memory at run time', 'dd: ≤ 1.91 MiB (2,000,000 B) (weights + KV cache, as claimed)',
+      'dt: Speed', 'dd: decode ≥ 50 tokens/s on Pixel 8 (as claimed)',
+      'dt: Quality', 'dd: tinystories.perplexity ≤ 1.1 × base (3.73802, from the declared 3.3982)',
+      'dt: Ranked by', 'dd: highest weighted score: 2 × tinystories.perplexity + 0.5 × arc_easy.acc_norm − 0.25 × bytes / base bytes (lower-is-better metrics count negated)',
+      'dt: Bid', 'dd: 10 USD, shared by rank 70% / 30%; open for 6 epochs',
+    ]);
     expect(errors).toEqual([]);
   });
 
