@@ -19,9 +19,15 @@ export interface PassContext {
   report?: (entry: Record<string, unknown>) => void;
   /** Opens other models a pass reads (a merge's inputs) by reference, lazily; given by the host. */
   models?: ModelResolver;
-  /** The models a recipe held before each earlier step ([0] its input): a distillation's teacher. */
-  earlier?: readonly Model[];
+  /**
+   * Each earlier step's input ([0] the recipe's input, [length - 1] the previous step's): a distillation's
+   * teacher. Only the entries some pass declares in `readsEarlier` are kept; the rest are undefined (released).
+   */
+  earlier?: readonly (Model | undefined)[];
 }
+
+/** An earlier model a pass reads: the recipe's input ('base') or the previous step's input ('previous'). */
+export type EarlierRef = 'base' | 'previous';
 
 export interface Pass<P extends z.ZodType = z.ZodType> {
   readonly id: string;
@@ -31,6 +37,11 @@ export interface Pass<P extends z.ZodType = z.ZodType> {
   readonly params: P;
   readonly needsCalibration: boolean;
   apply(model: Model, params: z.output<P>, ctx: PassContext): Promise<Model>;
+  /**
+   * The earlier models `apply` reads through ctx.earlier with these params. The runner keeps only those
+   * alive (each is a full copy of the model); a pass that reads none leaves this out.
+   */
+  readsEarlier?(params: z.output<P>): readonly EarlierRef[];
 }
 
 export function definePass<P extends z.ZodType>(pass: Pass<P>): Pass<P> {

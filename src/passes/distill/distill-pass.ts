@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { definePass } from '../pass';
 import { DistillParams } from './distill';
-import { distillOnCalibration, resolveTeacher, TeacherRef } from './pass-common';
+import { distillOnCalibration, resolveTeacher, teacherReads, TeacherRef } from './pass-common';
 import { StudentConfig, studentFromScratch } from './student';
 
 export const DistillPassParams = DistillParams.extend({
@@ -22,6 +22,7 @@ export const distillPass = definePass({
   summary: 'Distillation: train the model to match a teacher (KL with temperature, optional CE / hidden MSE / top-k, LoRA) on calibration text',
   params: DistillPassParams,
   needsCalibration: true,
+  readsEarlier: teacherReads,
   async apply(model, params, ctx) {
     const teacher = await resolveTeacher(params.teacher, ctx, 'distill');
     const student = params.init === 'scratch' ? studentFromScratch(model, params.config, params.seed) : model;

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 import { definePass } from '../pass';
 import { DistillParams } from './distill';
-import { distillOnCalibration, resolveTeacher, TeacherRef } from './pass-common';
+import { distillOnCalibration, resolveTeacher, teacherReads, TeacherRef } from './pass-common';
 
 export const HealParams = DistillParams.extend({
   teacher: TeacherRef.default('base'),
@@ -21,6 +21,7 @@ export const heal = definePass({
   summary: 'Healing: short distillation toward the unpruned / unquantized model; keeps sparsity, quantized weights train straight-through',
   params: HealParams,
   needsCalibration: true,
+  readsEarlier: teacherReads,
   async apply(model, params, ctx) {
     const teacher = await resolveTeacher(params.teacher, ctx, 'heal');
     return distillOnCalibration('heal', teacher, model, params, ctx);

@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { modelParams, type Model } from '../../model/model';
 import type { Tensor } from '../../model/tensor';
-import type { PassContext } from '../pass';
+import type { EarlierRef, PassContext } from '../pass';
 import { sequenceBatches } from './batches';
 import { distillTrainer, DistillParams } from './distill';
 import { lossText } from './step-line';
@@ -13,11 +13,17 @@ import { lossText } from './step-line';
  */
 export const TeacherRef = z.string().min(1);
 
+/** The earlier model a teacher reference needs the runner to keep, if any (a path is opened when used). */
+export function teacherReads(params: { teacher: string }): readonly EarlierRef[] {
+  return params.teacher === 'base' || params.teacher === 'previous' ? [params.teacher] : [];
+}
+
 export async function resolveTeacher(ref: string, ctx: PassContext, pass: string): Promise<Model> {
   const earlier = ctx.earlier ?? [];
   if (ref === 'base' || ref === 'previous') {
+    if (earlier.length === 0) throw new Error(`${pass}: teacher "${ref}" needs an earlier step in the recipe (this is its first); name a teacher model instead`);
     const m = ref === 'base' ? earlier[0] : earlier[earlier.length - 1];
-    if (!m) throw new Error(`${pass}: teacher "${ref}" needs an earlier step in the recipe (this is its first); name a teacher model instead`);
+    if (!m) throw new Error(`${pass}: teacher "${ref}" was released by the recipe runner (the pass must declare it in readsEarlier)`);
     return m;
   }
   if (!ctx.models) throw new Error(`${pass}: cannot open teacher ${ref}: this host gives the pass no model loader`);
