@@ -25,8 +25,10 @@ export interface MineSearchSpec {
   /** min-ppl: the least perplexity within the bounds; min-bytes: the smallest file within the perplexity limit. */
   goal: SearchGoal;
   maxBytes?: number;
-  /** Bound on the estimated peak runtime memory at the model's context length (src/search/memory.ts). */
+  /** Bound on the estimated peak runtime memory at the model's context length (src/model/runtime-memory.ts, the market's definition). */
   maxRamBytes?: number;
+  /** Positions of KV cache the RAM bound counts (a request's hardware.contextLength; default the model's maxPositions). */
+  contextLength?: number;
   /** Largest relative perplexity increase allowed (0.1 = 10% worse than the base). */
   maxIncrease: number;
   /** Perplexity chunks (of at most 512 tokens) per full evaluation. */
@@ -72,7 +74,7 @@ export async function mineSearch(
     (await perplexity(new CpuRuntime(m, { maxPositions: ctx }), tokens, { contextLength: ctx, maxChunks: spec.chunks, bosId: tok.bosId, signal })).ppl;
   const basePpl = await ppl(model, opts.signal);
   const target = `${spec.task}:ppl`;
-  const request = SearchRequest.parse({ maxBytes: spec.maxBytes, maxRamBytes: spec.maxRamBytes, limits: [{ target, max: spec.maxIncrease }], objective: target, goal: spec.goal });
+  const request = SearchRequest.parse({ maxBytes: spec.maxBytes, maxRamBytes: spec.maxRamBytes, contextLength: spec.contextLength, limits: [{ target, max: spec.maxIncrease }], objective: target, goal: spec.goal });
   const candidates = searchSpace(model, signals, weightBound(model.config, request));
   const evaluated: SearchCandidate[] = [];
   const r = await search({

@@ -24,7 +24,7 @@ import { recipeHash } from '../recipe/hash';
 import { runRecipe } from '../recipe/runner';
 import type { NormalizedRecipe } from '../recipe/schema';
 import { recipeBytes } from './bytes';
-import { runtimeMemory } from './memory';
+import { runtimeMemory } from '../model/runtime-memory';
 import { paretoFront } from './pareto';
 import type { SearchRequest } from './request';
 import { SearchState, type CandidateState } from './state';
