@@ -3,36 +3,20 @@
 // the CPU accumulates in double, the GPU in f32 (in another order), so ~1e-6 is typical.
 import { describe, expect, it } from 'vitest';
 import { readFloats } from '../../src/gpu/buffers';
-import { Dispatch } from '../../src/gpu/dispatch';
-import type { Kernel, KernelBuffers, KernelParams } from '../../src/gpu/kernel';
 import * as K from '../../src/gpu/kernels';
 import { ropeTable } from '../../src/gpu/rope-table';
 import type { RopeStyle } from '../../src/model/config';
 import { applyRope, attention, embed, matmulT, rmsNorm, swiglu } from '../../src/runtime/cpu-reference';
-import { arena, ctx, device, empty, expectClose, random, up, useGpu } from './setup';
+import { device, empty, expectClose, random, runOnce, up, useGpu } from './setup';
 
 useGpu(K.ALL_KERNELS);
-
-/** Run one dispatch of `kernel` (or a same-signature `variant`) and wait for it. */
-async function run<T extends Kernel>(kernel: T, buffers: KernelBuffers<T>, params: KernelParams<T>, variant?: T) {
-  const d = new Dispatch(ctx, arena, kernel, buffers);
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  d.record(pass, params, variant);
-  pass.end();
-  arena.flush();
-  device.queue.submit([enc.finish()]);
-  await device.queue.onSubmittedWorkDone();
-}
-
-
 
 describe('embedding', () => {
   it('gathers rows of the table', async () => {
     const vocab = 37, dim = 13, tokens = [0, 36, 5, 5, 17, 2, 30];
     const table = random(1)(vocab * dim);
     const out = empty(tokens.length * dim);
-    await run(K.embedding, { tokens: up(Uint32Array.from(tokens)), table: up(table), out }, { rows: tokens.length, dim });
+    await runOnce(K.embedding, { tokens: up(Uint32Array.from(tokens)), table: up(table), out }, { rows: tokens.length, dim });
     expect(await readFloats(device, out, tokens.length * dim)).toEqual(embed(table, tokens, dim, vocab));
   });
 });
@@ -44,7 +28,7 @@ for (const kernel of [K.rmsNorm, K.rmsNormSerial]) {
         const r = random(rows * 1000 + dim);
         const x = r(rows * dim, 3), w = r(dim);
         const out = empty(rows * dim);
-        await run(kernel, { x: up(x), weight: up(w), out }, { rows, dim, srcRow: 0, eps: 1e-5 });
+        await runOnce(kernel, { x: up(x), weight: up(w), out }, { rows, dim, srcRow: 0, eps: 1e-5 });
         expectClose(await readFloats(device, out, rows * dim), rmsNorm(x, w, 1e-5, rows));
       });
     }
@@ -54,7 +38,7 @@ for (const kernel of [K.rmsNorm, K.rmsNormSerial]) {
       const r = random(7);
       const x = r(rows * dim), w = r(dim);
       const out = empty(dim);
-      await run(kernel, { x: up(x), weight: up(w), out }, { rows: 1, dim, srcRow: rows - 1, eps: 1e-6 });
+      await runOnce(kernel, { x: up(x), weight: up(w), out }, { rows: 1, dim, srcRow: rows - 1, eps: 1e-6 });
       expectClose(await readFloats(device, out, dim), rmsNorm(x.subarray((rows - 1) * dim), w, 1e-6, 1));
     });
   });
@@ -70,7 +54,7 @@ describe('matmul (x W^T + bias, optional accumulate)', () => {
         const r = random(rows * 7 + inDim * 13 + outDim);
         const x = r(rows * inDim), w = r(outDim * inDim), bias = r(outDim);
         const out = empty(rows * outDim);
-        await run(K.matmulF32, { x: up(x), w: up(w), bias: up(bias), out }, { rows, inDim, outDim, flags: K.MATMUL_BIAS }, kernel);
+        await runOnce(K.matmulF32, { x: up(x), w: up(w), bias: up(bias), out }, { rows, inDim, outDim, flags: K.MATMUL_BIAS }, kernel);
         expectClose(await readFloats(device, out, rows * outDim), matmulT(x, w, rows, inDim, outDim, bias));
       });
     }
@@ -80,7 +64,7 @@ describe('matmul (x W^T + bias, optional accumulate)', () => {
       const r = random(99);
       const x = r(rows * inDim), w = r(outDim * inDim), residual = r(rows * outDim);
       const out = up(residual);
-      await run(K.matmulF32, { x: up(x), w: up(w), bias: empty(1), out }, { rows, inDim, outDim, flags: K.MATMUL_ACCUMULATE }, kernel);
+      await runOnce(K.matmulF32, { x: up(x), w: up(w), bias: empty(1), out }, { rows, inDim, outDim, flags: K.MATMUL_ACCUMULATE }, kernel);
       const want = matmulT(x, w, rows, inDim, outDim).map((v, i) => v + residual[i]);
       expectClose(await readFloats(device, out, rows * outDim), want);
     });
@@ -107,7 +91,7 @@ describe('rope-kv (RoPE on fused q|k|v, k and v appended to the cache)', () => {
         qkv.set(v.subarray(i * kvDim, (i + 1) * kvDim), i * (qDim + 2 * kvDim) + qDim + kvDim);
       }
       const qOut = empty(rows * qDim), kCache = up(old), vCache = up(old);
-      await run(K.ropeKv, { qkv: up(qkv), table: up(ropeTable(positions, headDim, theta)), q: qOut, kCache, vCache }, {
+      await runOnce(K.ropeKv, { qkv: up(qkv), table: up(ropeTable(positions, headDim, theta)), q: qOut, kCache, vCache }, {
         rows, numHeads: heads, numKvHeads: kvHeads, headDim, startPos, style: style === 'interleaved' ? 0 : 1,
       });
       applyRope(q, rows, heads, headDim, startPos, theta, style);
@@ -139,7 +123,7 @@ for (const kernel of [K.attention, K.attentionSerial]) {
         // scores of several units, so the softmax is far from uniform
         const q = r(rows * heads * headDim, 2), kCache = r(positions * kvDim, 2), vCache = r(positions * kvDim);
         const out = empty(rows * heads * headDim);
-        await run(kernel, { q: up(q), kCache: up(kCache), vCache: up(vCache), out }, {
+        await runOnce(kernel, { q: up(q), kCache: up(kCache), vCache: up(vCache), out }, {
           rows, startPos, numHeads: heads, numKvHeads: kvHeads, headDim, scale: 1 / Math.sqrt(headDim),
         });
         expectClose(await readFloats(device, out, q.length), attention(q, kCache, vCache, rows, startPos, heads, kvHeads, headDim));
@@ -160,7 +144,7 @@ describe('swiglu', () => {
       gateUp.set(u.subarray(i * dim, (i + 1) * dim), i * 2 * dim + dim);
     }
     const out = empty(rows * dim);
-    await run(K.swiglu, { gateUp: up(gateUp), out }, { rows, dim });
+    await runOnce(K.swiglu, { gateUp: up(gateUp), out }, { rows, dim });
     expectClose(await readFloats(device, out, rows * dim), swiglu(gate, u));
   });
 });

@@ -5,14 +5,8 @@
 // (an f16 scale times a few-bit level), so only the summation order and precision differ.
 // Then stories260K quantized by RTN runs on WebGpuRuntime and must match CpuRuntime on the same model.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getNodeGpuDevice } from '../../node/gpu';
-import { readFloats, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { GpuContext } from '../../src/gpu/context';
-import type { AdapterClass } from '../../src/gpu/device';
-import { Dispatch } from '../../src/gpu/dispatch';
 import { MATMUL_ACCUMULATE, MATMUL_BIAS, QUANT_MATMUL, type QuantFormat } from '../../src/gpu/kernels';
 import { rawBufferBytes, uploadMatrix, type MatmulKernels } from '../../src/gpu/weights';
-import { UniformArena } from '../../src/gpu/uniforms';
 import { DTYPES, byteSize, encode, type DTypeId } from '../../src/model/dtype';
 import { f32ToF16 } from '../../src/model/half';
 import type { Model } from '../../src/model/model';
@@ -23,37 +17,18 @@ import { CpuRuntime, matmulT } from '../../src/runtime/cpu-reference';
 import { WebGpuRuntime } from '../../src/runtime/webgpu';
 import { describeWithShared, STORIES } from '../fixtures';
 import { loadStoriesGguf, maxAbsDiff } from '../stories';
+import { ctx, device, empty, expectClose, mulberry32, nativeKernels, random, read, runOnce, up, useGpu } from './setup';
 
-const TOL = 1e-5;
 const FORMATS = Object.keys(QUANT_MATMUL) as QuantFormat[];
 
-let device: GPUDevice;
-let ctx: GpuContext;
-let arena: UniformArena;
-
-beforeAll(async () => {
-  device = await getNodeGpuDevice();
-  ctx = GpuContext.for(device);
-  arena = new UniformArena(device);
-});
-
-function random(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const floats = (next: () => number, n: number, scale = 1) => Float32Array.from({ length: n }, () => (next() * 2 - 1) * scale);
+useGpu([]);
 
 /**
  * A [rows, cols] tensor of random blocks: random level bytes, then each block's f16 fields (the scale at
  * byte 0; the offset or min at byte 2 for the asymmetric formats) set to finite values of a realistic size.
  */
 function randomBlocks(dtype: DTypeId, rows: number, cols: number, seed: number): Tensor {
-  const next = random(seed);
+  const next = mulberry32(seed);
   const { blockBytes, symmetric } = DTYPES[dtype];
   const data = Uint8Array.from({ length: byteSize(dtype, rows * cols) }, () => Math.floor(next() * 256));
   const v = new DataView(data.buffer);
@@ -64,51 +39,27 @@ function randomBlocks(dtype: DTypeId, rows: number, cols: number, seed: number):
   return makeTensor(`w_${dtype}`, [rows, cols], dtype, data);
 }
 
-/** One dispatch of `variant` (bind group from the batch kernel: they share a signature) and wait for it. */
-async function run(variant: MatmulKernels['batch'], buffers: { x: GPUBuffer; w: GPUBuffer; bias: GPUBuffer; out: GPUBuffer }, params: { rows: number; inDim: number; outDim: number; flags: number }) {
-  const d = new Dispatch(ctx, arena, variant, buffers);
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  d.record(pass, params);
-  pass.end();
-  arena.flush();
-  device.queue.submit([enc.finish()]);
-  await device.queue.onSubmittedWorkDone();
-}
-
-function expectClose(gpu: Float32Array, cpu: Float32Array, tol = TOL) {
-  expect(gpu.length).toBe(cpu.length);
-  let diff = 0, mag = 1;
-  for (let i = 0; i < cpu.length; i++) {
-    diff = Math.max(diff, Math.abs(gpu[i] - cpu[i]));
-    mag = Math.max(mag, Math.abs(cpu[i]));
-  }
-  expect(diff / mag, `max abs diff ${diff} (scale ${mag})`).toBeLessThanOrEqual(tol);
-}
-
-const up = (data: Float32Array) => uploadBuffer(device, 'test', data);
-
 /** Compare `kernel` with the oracle on one random problem; inDim = `blocks` blocks of the format. */
 async function check(kernel: MatmulKernels['batch'], format: QuantFormat, rows: number, blocks: number, outDim: number, flags: number) {
   const inDim = blocks * DTYPES[format].blockSize;
   const seed = rows * 1009 + blocks * 31 + outDim;
   const wt = randomBlocks(format, outDim, inDim, seed);
-  const next = random(seed + 1);
-  const x = floats(next, rows * inDim), bias = floats(next, outDim), residual = floats(next, rows * outDim);
+  const floats = random(seed + 1);
+  const x = floats(rows * inDim), bias = floats(outDim), residual = floats(rows * outDim);
   const w = uploadMatrix(device, 'w', [wt]);
   expect(w.format).toBe(format);
-  const out = flags & MATMUL_ACCUMULATE ? up(residual) : storageBuffer(device, 'out', rows * outDim * 4);
-  await run(kernel, { x: up(x), w: w.buffer, bias: up(bias), out }, { rows, inDim, outDim, flags });
+  const out = flags & MATMUL_ACCUMULATE ? up(residual) : empty(rows * outDim);
+  await runOnce(kernel, { x: up(x), w: w.buffer, bias: up(bias), out }, { rows, inDim, outDim, flags });
   const want = matmulT(x, toFloat32(wt), rows, inDim, outDim, flags & MATMUL_BIAS ? bias : undefined);
   if (flags & MATMUL_ACCUMULATE) for (let i = 0; i < want.length; i++) want[i] += residual[i];
-  expectClose(await readFloats(device, out, rows * outDim), want);
+  expectClose(await read(out, rows * outDim), want);
 }
 
 // [rows, blocks along K, outDim]: decode, a few rows, a batch past the 4-row blocks; outDim odd, below a
 // 64-wide tile, across one and across two
 const SHAPES = [[1, 5, 70], [3, 3, 29], [17, 4, 130]] as const;
 
-const NATIVE: AdapterClass = GpuContext.for(await getNodeGpuDevice()).adapterClass;
+const NATIVE = await nativeKernels();
 
 /**
  * Formats whose kernels of both families run here. The other int members share intn.wgsl with these
@@ -142,12 +93,12 @@ describe('uploadMatrix with quantized parts', () => {
     const w = uploadMatrix(device, 'qkv', parts);
     expect([w.format, w.shape]).toEqual(['q4_0', [15, 64]]);
     expect(w.buffer.size).toBe(rawBufferBytes(15 * 2 * 18));
-    const x = floats(random(4), 2 * 64);
-    const out = storageBuffer(device, 'out', 2 * 15 * 4);
-    await run(QUANT_MATMUL.q4_0.matmulBlocked, { x: up(x), w: w.buffer, bias: storageBuffer(device, 'b', 4), out }, { rows: 2, inDim: 64, outDim: 15, flags: 0 });
+    const x = random(4)(2 * 64);
+    const out = empty(2 * 15);
+    await runOnce(QUANT_MATMUL.q4_0.matmulBlocked, { x: up(x), w: w.buffer, bias: empty(1), out }, { rows: 2, inDim: 64, outDim: 15, flags: 0 });
     const stacked = new Float32Array(15 * 64);
     parts.reduce((at, t) => (stacked.set(toFloat32(t), at), at + numel(t.shape)), 0);
-    expectClose(await readFloats(device, out, 30), matmulT(x, stacked, 2, 64, 15));
+    expectClose(await read(out, 30), matmulT(x, stacked, 2, 64, 15));
   });
 
   it('mixed formats (a mixed-precision q|k|v) meet in f32', () => {
@@ -158,7 +109,7 @@ describe('uploadMatrix with quantized parts', () => {
 
   it('rows that end inside a block are decoded to f32 (no raw kernel reads them)', () => {
     // 2 x 48 = 96 weights: whole int4_g32 blocks overall, but a row of 48 ends mid-block
-    const t = makeTensor('w', [2, 48], 'int4_g32', encode('int4_g32', floats(random(5), 96)));
+    const t = makeTensor('w', [2, 48], 'int4_g32', encode('int4_g32', random(5)(96)));
     expect(uploadMatrix(device, 'w', [t]).format).toBe('f32');
   });
 });

@@ -5,14 +5,9 @@
 // f32 block linears go up packed (uploadMatrix), the GPU memory shrinks by exactly the packed saving, and
 // the logits match CpuRuntime on the same model.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { getNodeGpuDevice } from '../../node/gpu';
-import { readFloats, storageBuffer, uploadBuffer } from '../../src/gpu/buffers';
-import { GpuContext } from '../../src/gpu/context';
-import { Dispatch } from '../../src/gpu/dispatch';
+import { uploadBuffer } from '../../src/gpu/buffers';
 import { MATMUL_ACCUMULATE, MATMUL_BIAS } from '../../src/gpu/kernels';
-import type { KernelParams } from '../../src/gpu/kernel';
 import { SPARSE_MATMUL, sparseFormat } from '../../src/gpu/sparse';
-import { UniformArena } from '../../src/gpu/uniforms';
 import { uploadMatrix } from '../../src/gpu/weights';
 import { nmBytes, packNm, unpackNm } from '../../src/model/dtypes/sparse-nm';
 import type { Model } from '../../src/model/model';
@@ -24,34 +19,11 @@ import { CpuRuntime, matmulT } from '../../src/runtime/cpu-reference';
 import { WebGpuRuntime } from '../../src/runtime/webgpu';
 import { describeWithShared, STORIES } from '../fixtures';
 import { loadStoriesGguf, maxAbsDiff } from '../stories';
+import { ctx, device, empty, expectClose, nativeKernels, random, read, runOnce, up, useGpu } from './setup';
 
-let device: GPUDevice, ctx: GpuContext, arena: UniformArena;
-beforeAll(async () => {
-  device = await getNodeGpuDevice();
-  ctx = GpuContext.for(device);
-  arena = new UniformArena(device);
-});
+useGpu([]);
 
-function random(seed: number) {
-  let s = seed >>> 0 || 1;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-}
-const floats = (next: () => number, n: number) => Float32Array.from({ length: n }, next);
-const up = (a: Float32Array) => uploadBuffer(device, 'in', a);
-
-type SparseKernel = (typeof SPARSE_MATMUL)[keyof typeof SPARSE_MATMUL]['gpu']['batch'];
-async function run(kernel: SparseKernel, buffers: { x: GPUBuffer; w: GPUBuffer; bias: GPUBuffer; out: GPUBuffer }, params: KernelParams<SparseKernel>) {
-  await ctx.compile(kernel);
-  const d = new Dispatch(ctx, arena, kernel, buffers);
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  d.record(pass, params);
-  pass.end();
-  arena.flush();
-  device.queue.submit([enc.finish()]);
-}
-
-const NATIVE = GpuContext.for(await getNodeGpuDevice()).adapterClass;
+const NATIVE = await nativeKernels();
 
 describe('sparse N:M matmul vs unpackNm + matmulT', () => {
   // single-row kernels on decode; batch kernels on 11 rows (a full and a partial group of 8), with a partial
@@ -67,35 +39,34 @@ describe('sparse N:M matmul vs unpackNm + matmulT', () => {
       for (const flags of [MATMUL_BIAS, MATMUL_ACCUMULATE]) {
         const inDim = inDim0 - (inDim0 % m);
         it(`${kernel.label} ${rows}x${inDim} -> ${outDim}${flags === MATMUL_BIAS ? ', bias' : ', accumulate'}`, async () => {
-          const next = random(rows * 1000 + inDim + n + flags);
-          const W = magnitudePrune(floats(next, outDim * inDim), outDim, inDim, { sparsity: 1 - n / m, nm: { n, m } });
+          const floats = random(rows * 1000 + inDim + n + flags);
+          const W = magnitudePrune(floats(outDim * inDim), outDim, inDim, { sparsity: 1 - n / m, nm: { n, m } });
           const packed = packNm(W, { n, m, valueType, rows: outDim, cols: inDim });
-          const x = floats(next, rows * inDim), bias = floats(next, outDim), residual = floats(next, rows * outDim);
-          const out = flags & MATMUL_ACCUMULATE ? up(residual) : storageBuffer(device, 'out', rows * outDim * 4);
-          await run(kernel, { x: up(x), w: uploadBuffer(device, 'w', packed.words), bias: up(bias), out }, { rows, inDim, outDim, flags });
+          const x = floats(rows * inDim), bias = floats(outDim), residual = floats(rows * outDim);
+          const out = flags & MATMUL_ACCUMULATE ? up(residual) : empty(rows * outDim);
+          await ctx.compile(kernel);
+          await runOnce(kernel, { x: up(x), w: uploadBuffer(device, 'w', packed.words), bias: up(bias), out }, { rows, inDim, outDim, flags });
           const want = matmulT(x, unpackNm(packed), rows, inDim, outDim, flags & MATMUL_BIAS ? bias : undefined);
           if (flags & MATMUL_ACCUMULATE) for (let i = 0; i < want.length; i++) want[i] += residual[i];
-          const got = await readFloats(device, out, rows * outDim);
-          const scale = Math.max(1, ...want.map(Math.abs));
-          expect(maxAbsDiff(got, want)).toBeLessThanOrEqual(1e-5 * scale);
+          expectClose(await read(out, rows * outDim), want);
         });
       }
     }
   }
 
   it('uploadMatrix packs exactly-N:M f32/f16 parts (2:4 first), and leaves dense or mixed ones alone', () => {
-    const next = random(9);
-    const a = magnitudePrune(floats(next, 6 * 64), 6, 64, { sparsity: 0.5, nm: { n: 2, m: 4 } });
-    const b = magnitudePrune(floats(next, 2 * 64), 2, 64, { sparsity: 0.5, nm: { n: 2, m: 4 } });
+    const floats = random(9);
+    const a = magnitudePrune(floats(6 * 64), 6, 64, { sparsity: 0.5, nm: { n: 2, m: 4 } });
+    const b = magnitudePrune(floats(2 * 64), 2, 64, { sparsity: 0.5, nm: { n: 2, m: 4 } });
     const w = uploadMatrix(device, 'qkv', [f32Tensor('a', [6, 64], a), f32Tensor('b', [2, 64], b)]);
     expect([w.format, w.shape]).toEqual(['nm2_4_f32', [8, 64]]);
     expect(w.buffer.size).toBe(nmBytes({ n: 2, m: 4, valueType: 'f32', rows: 8, cols: 64 }));
-    const c = magnitudePrune(floats(next, 4 * 64), 4, 64, { sparsity: 0.5, nm: { n: 4, m: 8 } });
+    const c = magnitudePrune(floats(4 * 64), 4, 64, { sparsity: 0.5, nm: { n: 4, m: 8 } });
     expect(uploadMatrix(device, 'c', [f32Tensor('c', [4, 64], c)]).format).toBe('nm4_8_f32');
     const h = uploadMatrix(device, 'h', [makeTensor('h', [6, 64], 'f16', encode('f16', a))]);
     expect([h.format, h.buffer.size]).toEqual(['nm2_4_f16', nmBytes({ n: 2, m: 4, valueType: 'f16', rows: 6, cols: 64 })]);
-    expect(uploadMatrix(device, 'dense', [f32Tensor('d', [4, 64], floats(next, 256))]).format).toBe('f32');
-    expect(uploadMatrix(device, 'mixed', [f32Tensor('a', [6, 64], a), f32Tensor('d', [4, 64], floats(next, 256))]).format).toBe('f32');
+    expect(uploadMatrix(device, 'dense', [f32Tensor('d', [4, 64], floats(256))]).format).toBe('f32');
+    expect(uploadMatrix(device, 'mixed', [f32Tensor('a', [6, 64], a), f32Tensor('d', [4, 64], floats(256))]).format).toBe('f32');
   });
 });
 

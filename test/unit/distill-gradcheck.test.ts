@@ -12,6 +12,7 @@ import type { Model } from '../../src/model/model';
 import { backwardModel, forwardModel, studentFromScratch, weightsOf } from '../../src/passes/distill/index';
 import { CpuRuntime } from '../../src/runtime/cpu-reference';
 import { seededRandom } from '../../src/runtime/sampling';
+import { gradError, gradientSink } from './gradcheck';
 
 const rand = seededRandom(1234);
 const randn = (n: number, scale = 1) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale * Math.sqrt(3));
@@ -21,27 +22,9 @@ const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   return s;
 };
 
-/**
- * Relative error ‖analytic − numeric‖ / max(‖analytic‖, ‖numeric‖) over `samples` coordinates of `x`
- * (all of them when x is small), numeric = (L(x+h) − L(x−h)) / (2h) with L recomputed by `loss`.
- */
-function gradError(x: Float32Array, analytic: Float32Array, loss: () => number, samples = 40): number {
-  const idx = x.length <= samples ? [...x.keys()] : Array.from({ length: samples }, () => Math.floor(rand() * x.length));
-  let num2 = 0, ana2 = 0, diff2 = 0;
-  for (const i of idx) {
-    const x0 = x[i];
-    x[i] = x0 + 2 ** -8;
-    const up = x[i], lp = loss();
-    x[i] = x0 - 2 ** -8;
-    const down = x[i], lm = loss();
-    x[i] = x0;
-    const numeric = (lp - lm) / (up - down);
-    num2 += numeric ** 2;
-    ana2 += analytic[i] ** 2;
-    diff2 += (numeric - analytic[i]) ** 2;
-  }
-  return Math.sqrt(diff2) / Math.max(Math.sqrt(num2), Math.sqrt(ana2), 1e-12);
-}
+/** gradError over `samples` random coordinates of `x` (all of them when x is small). */
+const sampledError = (x: Float32Array, analytic: Float32Array, loss: () => number, samples = 40) =>
+  gradError(x, analytic, x.length <= samples ? x.keys() : Array.from({ length: samples }, () => Math.floor(rand() * x.length)), loss);
 
 const TOL = 1e-3;
 
@@ -51,7 +34,7 @@ describe('distill ops: gradients match central finite differences (relative erro
     const x = randn(rows * inDim), w = randn(outDim * inDim), b = randn(outDim), r = randn(rows * outDim);
     const L = () => dot(r, matmulForward(x, w, rows, inDim, outDim, b));
     const g = matmulBackward(r, x, w, rows, inDim, outDim);
-    const errs = [gradError(x, g.dx, L), gradError(w, g.dw, L), gradError(b, g.db, L)];
+    const errs = [sampledError(x, g.dx, L), sampledError(w, g.dw, L), sampledError(b, g.db, L)];
     console.log(`matmul rel err dx/dw/db: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
     for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
   });
@@ -61,7 +44,7 @@ describe('distill ops: gradients match central finite differences (relative erro
     const x = randn(rows * dim), w = randn(dim), r = randn(rows * dim);
     const L = () => dot(r, rmsNormForward(x, w, eps, rows));
     const g = rmsNormBackward(r, x, w, rows, dim, eps);
-    const errs = [gradError(x, g.dx, L), gradError(w, g.dweight, L)];
+    const errs = [sampledError(x, g.dx, L), sampledError(w, g.dweight, L)];
     console.log(`rmsnorm rel err dx/dweight: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
     for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
   });
@@ -75,7 +58,7 @@ describe('distill ops: gradients match central finite differences (relative erro
         ropeForward(y, rows, heads, hd, start, 10000, style);
         return dot(r, y);
       };
-      const err = gradError(x, ropeBackward(r, rows, heads, hd, start, 10000, style), L);
+      const err = sampledError(x, ropeBackward(r, rows, heads, hd, start, 10000, style), L);
       console.log(`rope ${style} rel err: ${err.toExponential(1)}`);
       expect(err).toBeLessThanOrEqual(TOL);
     });
@@ -86,7 +69,7 @@ describe('distill ops: gradients match central finite differences (relative erro
     const q = randn(7 * 32), k = randn(7 * 16), v = randn(7 * 16), r = randn(7 * 32);
     const L = () => dot(r, attentionForward(q, k, v, shape));
     const g = attentionBackward(r, q, k, v, shape);
-    const errs = [gradError(q, g.dq, L), gradError(k, g.dk, L), gradError(v, g.dv, L)];
+    const errs = [sampledError(q, g.dq, L), sampledError(k, g.dk, L), sampledError(v, g.dv, L)];
     console.log(`attention rel err dq/dk/dv: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
     for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
   });
@@ -95,7 +78,7 @@ describe('distill ops: gradients match central finite differences (relative erro
     const gate = randn(40, 2), up = randn(40), r = randn(40);
     const L = () => dot(r, swigluForward(gate, up));
     const g = swigluBackward(r, gate, up);
-    const errs = [gradError(gate, g.dgate, L), gradError(up, g.dup, L)];
+    const errs = [sampledError(gate, g.dgate, L), sampledError(up, g.dup, L)];
     console.log(`swiglu rel err dgate/dup: ${errs.map((e) => e.toExponential(1)).join(' ')}`);
     for (const e of errs) expect(e).toBeLessThanOrEqual(TOL);
   });
@@ -105,7 +88,7 @@ describe('distill ops: gradients match central finite differences (relative erro
     const table = randn(vocab * dim), r = randn(tokens.length * dim);
     const L = () => dot(r, embeddingForward(table, tokens, dim, vocab));
     const dE = embeddingBackward(r, tokens, vocab, dim);
-    expect(gradError(table, dE, L, vocab * dim)).toBeLessThanOrEqual(TOL);
+    expect(sampledError(table, dE, L, vocab * dim)).toBeLessThanOrEqual(TOL);
     expect(dE.subarray(0, dim).every((v) => v === 0)).toBe(true);
     expect(() => embeddingBackward(r, [3, 1, 3, 10], vocab, dim)).toThrow(/token id 10 outside vocabulary/);
   });
@@ -116,7 +99,7 @@ describe('distill ops: gradients match central finite differences (relative erro
     const { loss, dlogits } = crossEntropyBackward(logits, targets, vocab);
     const nll = [0, 2, 3].map((r) => logSumExp(logits, r * vocab, vocab) - logits[r * vocab + targets[r]]);
     expect(loss).toBeCloseTo((nll[0] + nll[1] + nll[2]) / 3, 6);
-    expect(gradError(logits, dlogits, () => crossEntropyBackward(logits, targets, vocab).loss, 44)).toBeLessThanOrEqual(TOL);
+    expect(sampledError(logits, dlogits, () => crossEntropyBackward(logits, targets, vocab).loss, 44)).toBeLessThanOrEqual(TOL);
     expect(dlogits.subarray(vocab, 2 * vocab).every((v) => v === 0)).toBe(true);
     expect(() => crossEntropyBackward(logits, [2, 11, 0, 0], vocab)).toThrow(/target 11 outside vocabulary/);
   });
@@ -126,7 +109,7 @@ describe('distill ops: gradients match central finite differences (relative erro
       const vocab = 13, rows = 3;
       const s = randn(rows * vocab, 2), t = randn(rows * vocab, 2);
       const full = klBackward(s, t, vocab, T);
-      expect(gradError(s, full.dlogits, () => klBackward(s, t, vocab, T).loss, 39)).toBeLessThanOrEqual(TOL);
+      expect(sampledError(s, full.dlogits, () => klBackward(s, t, vocab, T).loss, 39)).toBeLessThanOrEqual(TOL);
       expect(full.loss).toBeGreaterThan(0);
       expect(klBackward(t, t, vocab, T).loss).toBeCloseTo(0, 6);
       // k = vocab is the full distribution again; k = 4 keeps only the teacher's top 4 ids.
@@ -134,7 +117,7 @@ describe('distill ops: gradients match central finite differences (relative erro
       expect(all.loss).toBeCloseTo(full.loss, 5);
       const top4 = topKLogits(t, rows, vocab, 4);
       const g4 = klBackward(s, top4, vocab, T);
-      expect(gradError(s, g4.dlogits, () => klBackward(s, top4, vocab, T).loss, 39)).toBeLessThanOrEqual(TOL);
+      expect(sampledError(s, g4.dlogits, () => klBackward(s, top4, vocab, T).loss, 39)).toBeLessThanOrEqual(TOL);
     });
   }
 
@@ -142,7 +125,7 @@ describe('distill ops: gradients match central finite differences (relative erro
     const a = randn(30), b = randn(30);
     const { loss, da } = mseBackward(a, b);
     expect(loss).toBeGreaterThan(0);
-    expect(gradError(a, da, () => mseBackward(a, b).loss)).toBeLessThanOrEqual(TOL);
+    expect(sampledError(a, da, () => mseBackward(a, b).loss)).toBeLessThanOrEqual(TOL);
   });
 
   it('bad inputs name the problem', () => {
@@ -176,15 +159,12 @@ describe('whole-model backward on a tiny random Qwen2-style model (q/k/v bias, t
     const { logits, tape } = forwardModel(model.config, weight, input);
     const asModel = { ...model, tensors: new Map([...model.tensors].map(([n, t]) => [n, { ...t, data: new Uint8Array(W.get(n)!.buffer) }])) };
     expect(logits).toEqual(new CpuRuntime(asModel).forwardSync(input));
-    const G = new Map<string, Float32Array>();
-    backwardModel(model.config, weight, tape, crossEntropyBackward(logits, targets, 32).dlogits, (n) => {
-      if (!G.has(n)) G.set(n, new Float32Array(W.get(n)!.length));
-      return G.get(n);
-    });
+    const { grads: G, grad } = gradientSink(W);
+    backwardModel(model.config, weight, tape, crossEntropyBackward(logits, targets, 32).dlogits, grad);
     expect([...G.keys()].sort()).toEqual([...model.tensors.keys()].sort());
     const L = () => crossEntropyBackward(forwardModel(model.config, weight, input).logits, targets, 32).loss;
     for (const [name, w] of W) {
-      const err = gradError(w, G.get(name)!, L, 12);
+      const err = sampledError(w, G.get(name)!, L, 12);
       expect(err, name).toBeLessThanOrEqual(TOL);
     }
   });

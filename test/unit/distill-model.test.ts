@@ -19,26 +19,7 @@ import { passes } from '../../src/passes/index';
 import { CpuRuntime } from '../../src/runtime/cpu-reference';
 import { describeWithShared, sharedPath, STORIES } from '../fixtures';
 import { loadStoriesGguf } from '../stories';
-
-/**
- * ‖analytic − numeric‖ / ‖numeric‖ over the coordinates `idx` of `w`: numeric = (L(w+h) − L(w−h)) / (the step
- * f32 actually took), h = 2^-8, L recomputed by `loss`; `w` is restored after each coordinate.
- */
-function centralDifferenceError(w: Float32Array, g: Float32Array, idx: number[], loss: () => number): number {
-  let d2 = 0, n2 = 0;
-  for (const i of idx) {
-    const x0 = w[i];
-    w[i] = x0 + 2 ** -8;
-    const up = w[i], lp = loss();
-    w[i] = x0 - 2 ** -8;
-    const down = w[i], lm = loss();
-    w[i] = x0;
-    const numeric = (lp - lm) / (up - down);
-    d2 += (numeric - g[i]) ** 2;
-    n2 += numeric ** 2;
-  }
-  return Math.sqrt(d2 / n2);
-}
+import { gradError, gradientSink } from './gradcheck';
 
 describeWithShared('CPU trainer on stories260K', [STORIES.gguf, STORIES.tinystories], () => {
   let model: Model, tokens: number[];
@@ -63,11 +44,7 @@ describeWithShared('CPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     const weight = (n: string) => W.get(n);
     const loss = () => crossEntropyBackward(forwardModel(model.config, weight, window.slice(0, -1)).logits, window.slice(1), 512).loss;
     const { logits, tape } = forwardModel(model.config, weight, window.slice(0, -1));
-    const G = new Map<string, Float32Array>();
-    const grad = (n: string) => {
-      if (!G.has(n)) G.set(n, new Float32Array(W.get(n)!.length));
-      return G.get(n);
-    };
+    const { grads: G, grad } = gradientSink(W);
     backwardModel(model.config, weight, tape, crossEntropyBackward(logits, window.slice(1), 512).dlogits, grad);
     expect([...G.keys()].sort()).toEqual([...model.tensors.keys()].sort());
     const names = ['model.embed_tokens.weight', 'lm_head.weight', 'model.norm.weight', 'model.layers.0.self_attn.q_proj.weight',
@@ -79,7 +56,7 @@ describeWithShared('CPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
       // the 2 largest gradients of the tensor (small ones drown in f32 noise) plus 2 fixed others
       const order = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]));
       const idx = [order[0], order[1], order[Math.floor(order.length / 7)], order[Math.floor(order.length / 3)]];
-      const rel = centralDifferenceError(w, g, idx, loss);
+      const rel = gradError(w, g, idx, loss);
       console.log(`${name}: relative error ${rel.toExponential(1)}`);
       expect(rel).toBeLessThanOrEqual(1e-3);
     }
@@ -179,15 +156,12 @@ describeWithShared('CPU trainer on stories260K', [STORIES.gguf, STORIES.tinystor
     const r = objective(window, { logits, hidden: tape.hidden });
     expect(Object.keys(r.parts).sort()).toEqual(['ce', 'kl', 'mse']);
     expect(r.loss).toBeCloseTo(r.parts.kl + 0.5 * r.parts.ce + 3 * r.parts.mse, 10);
-    const G = new Map<string, Float32Array>();
-    backwardModel(student.config, weight, tape, r.dlogits, (n) => {
-      if (!G.has(n)) G.set(n, new Float32Array(W.get(n)!.length));
-      return G.get(n);
-    }, r.dhidden);
+    const { grads: G, grad } = gradientSink(W);
+    backwardModel(student.config, weight, tape, r.dlogits, grad, r.dhidden);
     for (const name of ['model.norm.weight', 'model.layers.0.self_attn.q_proj.weight', 'model.layers.2.mlp.down_proj.weight']) {
       const w = W.get(name)!, g = G.get(name)!;
       const largest = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 3);
-      expect(centralDifferenceError(w, g, largest, loss), name).toBeLessThanOrEqual(1e-3);
+      expect(gradError(w, g, largest, loss), name).toBeLessThanOrEqual(1e-3);
     }
     const scratch = studentFromScratch(model, { numLayers: 2, intermediateSize: 96 }, 1);
     expect(scratch.config).toMatchObject({ numLayers: 2, intermediateSize: 96, hiddenSize: 64 });
