@@ -1,12 +1,14 @@
 // Re-measurement with the same core the lab uses: load the artifact from the blob store, build its tokenizer,
 // run each task on the items the epoch's seed picks from the (held-out) data. CPU reference by default;
-// Node + Dawn WebGPU with `backend: 'webgpu'`.
+// Node + Dawn WebGPU with `backend: 'webgpu'`. Runtime memory is computed from the artifact's config and stored
+// tensor bytes (the market's definition, src/model/runtime-memory.ts), not read off whichever runtime ran it.
 import type { DataSource } from '../src/eval/data-source';
 import { runTask } from '../src/eval/runner';
 import type { TaskDefinition } from '../src/eval/task-schema';
 import type { ByteSource } from '../src/io/source';
 import { loadModel } from '../src/io/load';
 import type { Measured } from '../src/market/schema';
+import { marketRuntimeBytes } from '../src/model/runtime-memory';
 import { createTokenizer } from '../src/model/tokenizer/index';
 import { CpuRuntime } from '../src/runtime/cpu-reference';
 import type { Runtime } from '../src/runtime/runtime';
@@ -17,7 +19,11 @@ export interface Measurement {
   tasks: Measured;
   n: Record<string, number>;
   itemsHash: Record<string, string>;
+  /** src/model/runtime-memory.ts on the artifact, for `contextLength` KV positions. */
   runtimeBytes: number;
+  contextLength: number;
+  /** The positions the artifact's config allows. */
+  maxPositions: number;
   backend: Backend;
   seconds: number;
 }
@@ -28,6 +34,8 @@ export interface MeasureOptions {
   seed: string;
   limit: number;
   backend: Backend;
+  /** KV positions runtimeBytes counts (a request's hardware.contextLength; default the artifact's maxPositions). */
+  contextLength?: number;
   signal?: AbortSignal;
 }
 
@@ -56,7 +64,11 @@ export const measureArtifact: Measurer = async (artifact, o) => {
       n[task.id] = r.n;
       itemsHash[task.id] = r.itemsHash;
     }
-    return { tasks, n, itemsHash, runtimeBytes: rt.memoryBytes, backend: o.backend, seconds: (performance.now() - t0) / 1000 };
+    const contextLength = o.contextLength ?? model.config.maxPositions;
+    return {
+      tasks, n, itemsHash, runtimeBytes: marketRuntimeBytes(model, contextLength), contextLength, maxPositions: model.config.maxPositions,
+      backend: o.backend, seconds: (performance.now() - t0) / 1000,
+    };
   } finally {
     rt.dispose();
   }

@@ -1,14 +1,15 @@
 // The validator: re-measures each pending submission on the items its epoch's seed picks from held-out data,
-// compares with the miner's claims (over-claims beyond tolerance are rejected and recorded against the
-// miner), checks every constraint of the request, scores by the request's objective; then closes epochs
-// whose time is up: ranks the accepted submissions per request, records the winner and the top-N split, and
+// compares with the miner's claims (over-claims of quality beyond tolerance, of bytes or of runtime memory are
+// rejected and recorded against the miner), checks every constraint of the request (RAM computed from the
+// artifact), scores by the request's objective; then closes epochs whose time is up: ranks the accepted submissions per request, records the winner and the top-N split, and
 // marks each request fulfilled, rolled over or expired. Closing is idempotent.
 import type { DataSource } from '../src/eval/data-source';
 import type { TaskDefinition } from '../src/eval/task-schema';
 import { RequestPayload, SubmissionPayload, VERDICT_SCHEMA, type EpochRequestResult, type Measured, type Verdict } from '../src/market/schema';
 import {
-  baseTasks, checkClaims, checkConstraints, describeClaim, describeConstraint, objectiveScore, rank, requiredTasks,
+  baseTasks, checkClaims, checkConstraints, checkRuntimeClaim, describeClaim, describeConstraint, objectiveScore, rank, requiredTasks,
 } from '../src/market/scoring';
+import { RUNTIME_BYTES_TOLERANCE } from '../src/model/runtime-memory';
 import type { Chain } from '../src/chain/chain';
 import { LocalLedger, publishEpoch } from './ledger';
 import { epochView, type Market } from './market';
@@ -107,7 +108,7 @@ export class Validator {
     let m;
     try {
       m = await this.cfg.measure(this.market.blobs.source(p.artifact.sha256, p.artifact.name), {
-        tasks, data: this.cfg.data, seed: epoch.seed, limit: this.cfg.limit, backend: this.cfg.backend, signal,
+        tasks, data: this.cfg.data, seed: epoch.seed, limit: this.cfg.limit, backend: this.cfg.backend, contextLength: req.hardware?.contextLength, signal,
       });
     } catch (e) {
       if (signal?.aborted) throw e;
@@ -123,16 +124,23 @@ export class Validator {
       reasons.push(`${claimedBytes < p.artifact.bytes ? 'over-claim: ' : ''}the Result claims ${claimedBytes} bytes on disk, the artifact has ${p.artifact.bytes}`);
       overClaim ||= claimedBytes < p.artifact.bytes;
     }
+    // RAM is computed from the artifact, not taken from the claim; a claim below it is an over-claim
+    const ramClaim = checkRuntimeClaim(p.result.cost.runtimeBytes, m.runtimeBytes, m.contextLength, RUNTIME_BYTES_TOLERANCE);
+    if (ramClaim) reasons.push(ramClaim);
+    overClaim ||= ramClaim !== null;
+    if (m.contextLength > m.maxPositions) reasons.push(`the artifact allows ${m.maxPositions} positions, the request's context length is ${m.contextLength}`);
 
     const base = baseTasks(req).length ? await this.baseMeasurement(epoch, reqRow, req, signal) : null;
-    const constraints = checkConstraints(req, m.tasks, base, { bytesOnDisk: p.artifact.bytes, claimed: p.result.cost });
+    const constraints = checkConstraints(req, m.tasks, base, {
+      bytesOnDisk: p.artifact.bytes, runtime: { bytes: m.runtimeBytes, contextLength: m.contextLength }, claimed: p.result.cost,
+    });
     reasons.push(...constraints.filter((c) => !c.ok).map(describeConstraint));
     const score = objectiveScore(req.objective, m.tasks, p.artifact.bytes, req.base.bytes);
     if (score === null) reasons.push('the objective could not be scored: a metric it names was not measured');
 
     return verdict({
       status: reasons.length === 0 ? 'accepted' : 'rejected', reasons, overClaim,
-      measured: { tasks: m.tasks, n: m.n, bytesOnDisk: p.artifact.bytes, runtimeBytes: m.runtimeBytes, backend: m.backend, limit: this.cfg.limit },
+      measured: { tasks: m.tasks, n: m.n, bytesOnDisk: p.artifact.bytes, runtimeBytes: m.runtimeBytes, contextLength: m.contextLength, backend: m.backend, limit: this.cfg.limit },
       claims, constraints, score,
     });
   }

@@ -39,7 +39,7 @@ export const submitCommand: Command = {
       if (!r.success) throw new UsageError(`${values.result}: not a Result (lab eval --json): ${firstIssue(r.error)}`);
       result = r.data;
     } else {
-      // measure now, on the tasks the request names
+      // measure now, on the tasks the request names (runtimeBytes at its context length, as the validator computes it)
       const { request } = await client.getRequest(values.request as string);
       const library = loadTaskLibrary();
       const tasks = requiredTasks(request).map((t) => {
@@ -54,7 +54,7 @@ export const submitCommand: Command = {
       result = await evaluate({
         model, runtime: rt, tokenizer: tokenizerOf(model), tasks, data: dirSource(dataDir),
         limit: values.limit === undefined ? undefined : num(values.limit, 'limit', 0), seed: (values.seed as string | undefined) ?? sha256.slice(0, 16),
-        artifactSha256: sha256, bytesOnDisk: [...modelFileSet(path).values()].reduce((s, f) => s + f.size, 0),
+        artifactSha256: sha256, contextLength: request.hardware?.contextLength, bytesOnDisk: [...modelFileSet(path).values()].reduce((s, f) => s + f.size, 0),
         host: 'node', adapter: backend === 'webgpu' ? 'dawn' : null, peakHostBytes: () => process.resourceUsage().maxRSS * 1024,
         signal, onProgress: progressLine,
       });

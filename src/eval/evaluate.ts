@@ -3,6 +3,7 @@
 import type { Model } from '../model/model';
 import type { CodeRunner } from './code/runner';
 import { modelBytes, modelParams } from '../model/model';
+import { marketRuntimeBytes } from '../model/runtime-memory';
 import type { Tokenizer } from '../model/tokenizer/spec';
 import type { Runtime } from '../runtime/runtime';
 import { loadDocs } from './data-formats';
@@ -25,6 +26,8 @@ export interface EvaluateOptions {
   kldTask?: TaskDefinition;
   kldChunks?: number;
   artifactSha256?: string | null;
+  /** KV positions cost.runtimeBytes counts: the request's hardware.contextLength (default the model's maxPositions). */
+  contextLength?: number;
   /** Size of the model's file(s); defaults to the bytes of its tensors. */
   bytesOnDisk?: number;
   recipeHash?: string | null;
@@ -72,7 +75,8 @@ export async function evaluate(o: EvaluateOptions): Promise<Result> {
     distribution,
     cost: {
       bytesOnDisk: o.bytesOnDisk ?? modelBytes(o.model),
-      runtimeBytes: o.runtime.memoryBytes,
+      // the market's definition, which the validator recomputes from the artifact (not what this runtime allocates)
+      runtimeBytes: marketRuntimeBytes(o.model, o.contextLength),
       peakHostBytes: o.peakHostBytes?.() ?? null,
       ...speed,
     },

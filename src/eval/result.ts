@@ -40,7 +40,7 @@ export const Result = z.object({
   distribution: Distribution.nullable(),
   cost: z.object({
     bytesOnDisk: z.number().int().nonnegative(),
-    /** Bytes of weights and KV cache the runtime holds (GPU buffers on WebGPU, typed arrays on CPU). */
+    /** Runtime memory as the market defines it (src/model/runtime-memory.ts): weights as stored + KV cache + activations. */
     runtimeBytes: z.number().int().nonnegative(),
     /** Peak resident memory of the host process, where the host can tell (Node). */
     peakHostBytes: z.number().int().nonnegative().nullable(),

@@ -16,7 +16,12 @@ export const measuredOf = (r: Result): Measured => Object.fromEntries(r.tasks.ma
 
 export function judge(req: RequestPayload, result: Result, base: Result | null): Verdict {
   const measured = measuredOf(result);
-  const checks = checkConstraints(req, measured, base ? measuredOf(base) : null, { bytesOnDisk: result.cost.bytesOnDisk, claimed: result.cost });
+  const checks = checkConstraints(req, measured, base ? measuredOf(base) : null, {
+    bytesOnDisk: result.cost.bytesOnDisk,
+    // the miner's runtimeBytes is the validator's function of the same tensors (src/model/runtime-memory.ts)
+    runtime: { bytes: result.cost.runtimeBytes, contextLength: req.hardware?.contextLength },
+    claimed: result.cost,
+  });
   const score = objectiveScore(req.objective, measured, result.cost.bytesOnDisk, req.base.bytes);
   const reasons = checks.filter((c) => !c.ok).map(describeConstraint);
   if (score === null) reasons.push('a metric the objective needs was not measured');

@@ -5,6 +5,7 @@ import { evaluate } from '../eval/evaluate';
 import type { Result } from '../eval/result';
 import { sha256Hex, sha256OfParts } from '../io/hash';
 import { labArtifactParts } from '../io/lab-artifact';
+import { loadModel } from '../io/load';
 import type { FileSet } from '../io/source';
 import { DTYPES, type DTypeId } from '../model/dtype';
 import { modelBytes } from '../model/model';
@@ -25,6 +26,20 @@ import { healedRecipe, healModel, healTokens, type HealOptions, type HealParams,
 
 export type Which = 'base' | 'compressed';
 
+/**
+ * The recipe's result a heal starts from (healing again or resuming starts from it, so the same settings give
+ * the same model). While it is the compressed model it is that session's model; once a heal has replaced it,
+ * it lives only in the model cache (`entry`), not as a second full copy in memory: `model` is null then,
+ * unless the cache could not take it.
+ */
+interface Origin {
+  model: Model | null;
+  entry: string | null;
+  name: string;
+  summary: CompressSummary;
+  recipe: NormalizedRecipe;
+}
+
 export interface CompressSummary {
   info: ModelInfo;
   recipeName: string;
@@ -44,6 +59,8 @@ export interface EvalRequest {
   data?: DataRef | DataSource;
   /** Also measure KLD and top-1 agreement against the base model (compressed only). */
   kld?: boolean;
+  /** KV positions the Result's runtimeBytes counts (a request's hardware.contextLength). */
+  contextLength?: number;
 }
 
 function dtypesOf(model: Model): Record<string, number> {
@@ -60,7 +77,7 @@ export class Workspace {
   private baseFiles: FileSet | null = null;
   private baseSha: string | null = null;
   /** The compressed model now (the recipe's result, or that healed) and the recipe's result it came from. */
-  private compressed: { session: LabSession; summary: CompressSummary; recipe: NormalizedRecipe; origin: { model: Model; summary: CompressSummary; recipe: NormalizedRecipe } } | null = null;
+  private compressed: { session: LabSession; summary: CompressSummary; recipe: NormalizedRecipe; origin: Origin } | null = null;
 
   private session(which: Which): LabSession {
     const s = which === 'base' ? this.base : this.compressed?.session;
@@ -107,7 +124,7 @@ export class Workspace {
       baseBytes: modelBytes(base.model), bytes: modelBytes(run.model), seconds: (performance.now() - t0) / 1000, dtypes: dtypesOf(run.model),
     };
     this.compressed?.session.dispose();
-    this.compressed = { session, summary, recipe, origin: { model: session.model, summary, recipe } };
+    this.compressed = { session, summary, recipe, origin: { model: session.model, entry: null, name: session.model.source.name, summary, recipe } };
     return summary;
   }
 
@@ -115,7 +132,8 @@ export class Workspace {
    * Heal: train the recipe's result toward the base (its teacher), checkpoints in IndexedDB under the recipe's
    * hash (so Resume continues them); the compressed model is then the trained one, with its own recipe (the
    * recipe plus the heal and its settings) and hash, for the cache, the market and exports. Healing again
-   * starts from the recipe's result, so the same settings give the same model.
+   * starts from the recipe's result, so the same settings give the same model; that result then waits in the
+   * model cache (where the Lab saves every recipe result anyway), so a 7B model is not held twice.
    */
   async heal(params: HealParams, data: DataRef | DataSource | undefined, opts: HealOptions): Promise<{ backend: TrainBackend; steps: number; resumedFrom: number | null; summary: CompressSummary }> {
     const base = this.session('base');
@@ -123,16 +141,31 @@ export class Workspace {
     const { origin } = this.compressed!;
     const t0 = performance.now();
     const tokens = await healTokens(base.tokenizer, dataSource(data));
-    const r = await healModel(base.model, origin.model, tokens, origin.summary.recipeHash, params, { ...opts, gpu: opts.gpu ?? base.backend === 'webgpu' });
+    const student = origin.model ?? await this.reopen(origin, opts.signal);
+    const r = await healModel(base.model, student, tokens, origin.summary.recipeHash, params, { ...opts, gpu: opts.gpu ?? base.backend === 'webgpu' });
     const recipe = healedRecipe(origin.recipe, params, r);
-    const session = await LabSession.fromModel({ ...r.model, source: { ...r.model.source, name: `${origin.model.source.name}-healed` } }, { maxPositions: base.maxPositions });
+    const session = await LabSession.fromModel({ ...r.model, source: { ...r.model.source, name: `${origin.name}-healed` } }, { maxPositions: base.maxPositions });
     const summary: CompressSummary = {
       ...origin.summary, info: session.info(), recipeName: recipe.name, recipeHash: recipeHash(await this.baseSha256(opts.signal), recipe),
       bytes: modelBytes(r.model), dtypes: dtypesOf(r.model), seconds: origin.summary.seconds + (performance.now() - t0) / 1000,
     };
+    const entry = origin.entry ?? await this.put(student, origin.summary, { signal: opts.signal }).then((e) => e.id, () => null);
     this.compressed!.session.dispose();
-    this.compressed = { session, summary, recipe, origin };
+    // without a cache entry (no room) the result stays in memory: healing again must still start from it
+    this.compressed = { session, summary, recipe, origin: { ...origin, entry, model: entry ? null : student } };
     return { backend: r.backend, steps: r.history.at(-1)?.step ?? 0, resumedFrom: r.resumedFrom, summary };
+  }
+
+  /** The recipe's result back from the cache, under the name it had. */
+  private async reopen(origin: Origin, signal?: AbortSignal): Promise<Model> {
+    const cache = await ModelCache.open();
+    try {
+      if (!(await cache.get(origin.entry!))) throw new Error(`the recipe's result (${origin.entry}) is no longer in the cache: run the recipe again to heal it`);
+      const model = await loadModel(await cache.fileSet(origin.entry!), { signal });
+      return { ...model, source: { ...model.source, name: origin.name } };
+    } finally {
+      cache.close();
+    }
   }
 
   async evaluate(which: Which, req: EvalRequest, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<Result> {
@@ -150,7 +183,7 @@ export class Workspace {
     // yielding: on the CPU reference a cancel would otherwise wait for the whole evaluation
     return evaluate({
       model: s.model, runtime: yielding(s.runtime), tokenizer: s.tokenizer, tasks, data: dataSource(req.data), limit: req.limit,
-      seed: req.seed ?? '0', host: 'browser', adapter: s.backend,
+      seed: req.seed ?? '0', host: 'browser', adapter: s.backend, contextLength: req.contextLength,
       base: base ? { runtime: yielding(base.runtime), name: base.model.source.name, sha256: await this.baseSha256(opts.signal) } : undefined,
       kldTask, kldChunks: 2,
       artifactSha256: artifact ? sha256OfParts(artifact) : which === 'base' ? await this.baseSha256(opts.signal) : null,
@@ -198,9 +231,12 @@ export class Workspace {
 
   /** The self-contained artifact the market takes (lab .safetensors) as byte parts, with its sha256. */
   private artifactParts(which: Which): { name: string; parts: Uint8Array[]; sha256: string } {
-    const s = this.session(which);
-    const parts = labArtifactParts(s.model);
-    return { name: `${stemOf(s.model.source.name)}.safetensors`, parts, sha256: sha256OfParts(parts) };
+    return this.artifactOf(this.session(which).model);
+  }
+
+  private artifactOf(model: Model): { name: string; parts: Uint8Array[]; sha256: string } {
+    const parts = labArtifactParts(model);
+    return { name: `${stemOf(model.source.name)}.safetensors`, parts, sha256: sha256OfParts(parts) };
   }
 
   /** The self-contained artifact the market takes (lab .safetensors) in one buffer, with its sha256. */
@@ -213,12 +249,19 @@ export class Workspace {
 
   /** Keep the model in IndexedDB (as the lab artifact) so it loads again without a download. */
   async saveToCache(which: Which, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<StoredEntry> {
-    const a = this.artifactParts(which);
+    const model = this.session(which).model;
+    const entry = await this.put(model, which === 'compressed' ? this.compressed!.summary : null, opts);
+    // the recipe's result, saved before any heal: a heal then needs no copy of its own (see Origin)
+    if (which === 'compressed' && this.compressed!.origin.model === model) this.compressed!.origin.entry = entry.id;
+    return entry;
+  }
+
+  private async put(model: Model, summary: CompressSummary | null, opts: { onProgress?: (p: Progress) => void; signal?: AbortSignal }): Promise<StoredEntry> {
+    const a = this.artifactOf(model);
     const cache = await ModelCache.open();
     try {
-      const summary = which === 'compressed' ? this.compressed!.summary : null;
       return await cache.put(`${a.name}#${a.sha256.slice(0, 12)}`, [{ path: a.name, data: a.parts }], {
-        kind: which === 'compressed' ? 'artifact' : 'model', name: a.name, signal: opts.signal, onProgress: opts.onProgress,
+        kind: summary ? 'artifact' : 'model', name: a.name, signal: opts.signal, onProgress: opts.onProgress,
         meta: { sha256: a.sha256, format: 'lab', recipe: summary?.recipeName ?? null, recipeHash: summary?.recipeHash ?? null },
       });
     } finally {

@@ -57,8 +57,13 @@ export type Objective = z.infer<typeof Objective>;
 
 export const Hardware = z.strictObject({
   maxBytesOnDisk: Bytes.optional(),
-  /** Bytes of weights + KV cache the runtime holds (the Result's cost.runtimeBytes). */
+  /**
+   * Runtime memory as src/model/runtime-memory.ts defines it (weights as stored + f32 KV cache for
+   * `contextLength` positions + one decode step's activations); the validator computes it from the artifact.
+   */
   maxRamBytes: Bytes.optional(),
+  /** Positions the KV cache of that bound holds (default: the model's maxPositions, from its config). */
+  contextLength: z.number().int().positive().max(1 << 24).optional(),
   /** Speed on a named device class; the validator cannot re-measure another machine's speed, so it checks the claim. */
   speed: z.strictObject({
     deviceClass: z.string().min(1).max(100),
@@ -139,7 +144,7 @@ export const ConstraintCheck = z.object({
   text: z.string(),
   value: z.number().nullable(),
   threshold: z.number().nullable(),
-  /** measured by the validator, or taken from the miner's claim (speed on another device class, RAM). */
+  /** measured by the validator, computed from the artifact (bytes, RAM), or taken from the miner's claim (speed on another device class). */
   source: z.enum(['measured', 'claimed', 'artifact']),
   ok: z.boolean(),
   reason: z.string().optional(),
@@ -159,7 +164,9 @@ export const Verdict = z.object({
     tasks: Measured,
     n: z.record(z.string(), z.number().int().nonnegative()),
     bytesOnDisk: z.number().int().nonnegative(),
+    /** Runtime memory computed from the artifact (src/model/runtime-memory.ts) for `contextLength` positions. */
     runtimeBytes: z.number().int().nonnegative(),
+    contextLength: z.number().int().positive().optional(),
     backend: z.enum(['cpu', 'webgpu']),
     limit: z.number().int().positive(),
   }).nullable(),

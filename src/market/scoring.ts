@@ -65,8 +65,20 @@ const fmt = (x: number) => (Number.isInteger(x) && Math.abs(x) >= 10 ? String(x)
 export interface CostFigures {
   /** The artifact's real size (the validator has the bytes). */
   bytesOnDisk: number;
-  /** From the miner's Result: the validator's runtime (CPU, f32) is no measure of the miner's device. */
+  /** Runtime memory computed from the artifact (src/model/runtime-memory.ts) for `contextLength` KV positions. */
+  runtime: { bytes: number; contextLength?: number };
+  /** From the miner's Result: the validator's runtime (CPU, f32) is no measure of the miner's device's speed. */
   claimed: Result['cost'];
+}
+
+/**
+ * A claimed runtimeBytes below the validator's computation from the artifact by more than `tolerance` (relative)
+ * is an over-claim: the reason, or null when the claim holds. A claim above it only overstates the cost.
+ */
+export function checkRuntimeClaim(claimed: number, computed: number, contextLength: number, tolerance: number): string | null {
+  if (claimed >= computed * (1 - tolerance)) return null;
+  return `over-claim: runtime memory claimed ${claimed} B, computed from the artifact ${computed} B ` +
+    `(weights as stored + KV cache for ${contextLength} positions + activations; tolerance ${(100 * tolerance).toFixed(1)}%)`;
 }
 
 /**
@@ -81,7 +93,7 @@ export function checkConstraints(req: RequestPayload, measured: Measured, base: 
     out.push({ text: `${text} ${op} ${fmt(max)}`, value, threshold: max, source, ok, reason: value === null ? `${text}: no value` : undefined });
   };
   if (hw?.maxBytesOnDisk !== undefined) bound('bytes on disk', cost.bytesOnDisk, hw.maxBytesOnDisk, 'artifact');
-  if (hw?.maxRamBytes !== undefined) bound('runtime bytes (claimed)', cost.claimed.runtimeBytes, hw.maxRamBytes, 'claimed');
+  if (hw?.maxRamBytes !== undefined) bound(`RAM at run time (weights + KV cache for ${cost.runtime.contextLength ?? 'maxPositions'} positions + activations)`, cost.runtime.bytes, hw.maxRamBytes, 'artifact');
   if (hw?.speed?.minDecodeTokensPerSecond !== undefined) {
     bound(`decode tokens/s on ${hw.speed.deviceClass} (claimed)`, cost.claimed.decodeTokensPerSecond, hw.speed.minDecodeTokensPerSecond, 'claimed', '>=');
   }

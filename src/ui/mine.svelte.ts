@@ -118,7 +118,7 @@ export class MineState {
         this.stage = `${name}: compressing`;
         const summary = await this.api.compress(json, undefined, onProgress);
         this.stage = `${name}: evaluating ${tasks.join(', ') || '(size only)'}`;
-        const result = await this.api.evaluate('compressed', { tasks, limit }, onProgress);
+        const result = await this.api.evaluate('compressed', { tasks, limit, contextLength: req.hardware?.contextLength }, onProgress);
         const verdict = judge(req, result, base);
         const c: Candidate = { recipe: name, bytes: summary.bytes, result, verdict };
         this.candidates = [...this.candidates, c];

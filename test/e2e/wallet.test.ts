@@ -74,7 +74,9 @@ chromiumSuite('market wallet in Chromium', () => {
     await page.goto(service.url);
 
     // the claim: modest numbers (the validator re-measures them), for the artifact the page downloads and uploads
-    const claim = fakeResult({ artifactSha256: null, cost: { ...fakeResult().cost, bytesOnDisk: 1_185_376 } });
+    // runtime memory as the validator computes it from that f32 GGUF: 1,171,200 B of weights + the KV cache for its
+    // 2,048 positions (2,621,440 B) + 9,472 B of activations (test/unit/runtime-memory.test.ts)
+    const claim = fakeResult({ artifactSha256: null, cost: { ...fakeResult().cost, bytesOnDisk: 1_185_376, runtimeBytes: 3_802_112 } });
     claim.tasks = [];
     const out = await page.evaluate(async ({ requestId, claim }) => {
       // built from a string so vitest's SSR transform of import() does not reach into the page

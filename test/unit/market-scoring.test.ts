@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Constraint, RequestPayload, type Measured } from '../../src/market/schema';
-import { baseTasks, checkClaims, checkConstraints, objectiveScore, rank, requiredTasks } from '../../src/market/scoring';
+import { baseTasks, checkClaims, checkConstraints, checkRuntimeClaim, objectiveScore, rank, requiredTasks } from '../../src/market/scoring';
 import { fakeResult } from '../server/market-fixtures';
 
 const ADDR = '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY';
@@ -14,7 +14,7 @@ function request(over: Partial<RequestPayload> = {}): RequestPayload {
 }
 
 const m = (task: string, metric: string, value: number, stderr = 0.01): Measured => ({ [task]: { [metric]: { value, stderr } } });
-const cost = (bytesOnDisk: number) => ({ bytesOnDisk, claimed: fakeResult().cost });
+const cost = (bytesOnDisk: number) => ({ bytesOnDisk, runtime: { bytes: 4000, contextLength: 2048 }, claimed: fakeResult().cost });
 
 describe('market scoring', () => {
   it('schemas: a constraint takes exactly one of value / fraction_of_base; payout shares sum to at most 1', () => {
@@ -73,6 +73,22 @@ describe('market scoring', () => {
     expect(checkConstraints(declared, measured, null, cost(400_000)).slice(0, 2).map((c) => c.ok)).toEqual([true, true]);
     // a metric not measured fails, naming it
     expect(checkConstraints(req, {}, base, cost(1))[2]).toMatchObject({ ok: false, reason: 'poetry.acc was not measured' });
+  });
+
+  it('RAM: the bound is checked against the runtime memory computed from the artifact, a claim below it is an over-claim', () => {
+    const req = request({ hardware: { maxRamBytes: 1_200_000, contextLength: 512 } });
+    // the claim (fakeResult's 4,000 B) does not count; the computed figure does
+    const ram = (bytes: number) => checkConstraints(req, {}, null, { bytesOnDisk: 1, runtime: { bytes, contextLength: 512 }, claimed: fakeResult().cost }).at(-1);
+    expect(ram(921_312)).toMatchObject({ ok: true, source: 'artifact', value: 921_312, threshold: 1_200_000 });
+    expect(ram(1_829_888)).toMatchObject({ ok: false, text: 'RAM at run time (weights + KV cache for 512 positions + activations) <= 1200000' });
+    // claims: at or above the computation, or below it within 0.5%, hold; further below is an over-claim
+    expect(checkRuntimeClaim(921_312, 921_312, 512, 0.005)).toBeNull();
+    expect(checkRuntimeClaim(3_000_000, 921_312, 512, 0.005)).toBeNull();
+    expect(checkRuntimeClaim(917_000, 921_312, 512, 0.005)).toBeNull();
+    expect(checkRuntimeClaim(900_000, 921_312, 512, 0.005)).toBe(
+      'over-claim: runtime memory claimed 900000 B, computed from the artifact 921312 B (weights as stored + KV cache for 512 positions + activations; tolerance 0.5%)');
+    // old requests without a context length still parse; a context length alone is allowed (it only shapes the RAM figure)
+    expect(request({ hardware: { maxRamBytes: 1 } }).hardware).toEqual({ maxRamBytes: 1 });
   });
 
   it('objectives: smallest bytes, best score (direction-aware), weighted composite', () => {
