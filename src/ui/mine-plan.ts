@@ -1,5 +1,5 @@
 // What of a request the constraint-driven search can express (src/lab/search.ts): a byte bound, a RAM bound
-// (its estimate of weights + KV cache + activations), "× base" upper bounds on one task's perplexity, and an
+// (the market's runtime memory: weights as stored + KV cache for the request's context length + activations), "× base" upper bounds on one task's perplexity, and an
 // objective it minimises itself: fewest bytes (smallest_bytes) or that task's perplexity (best_score). Anything
 // else (speed, value thresholds, other metrics, a weighted score) falls back to the fixed recipe list, and the
 // reason is shown on the page.
@@ -27,6 +27,6 @@ export function minePlan(req: RequestPayload): MinePlan {
   const maxBytes = o.kind === 'best_score' && o.maxBytes !== undefined ? Math.min(o.maxBytes, hw?.maxBytesOnDisk ?? Infinity) : hw?.maxBytesOnDisk;
   return {
     kind: 'search',
-    spec: { task, goal: o.kind === 'smallest_bytes' ? 'min-bytes' : 'min-ppl', maxBytes, maxRamBytes: hw?.maxRamBytes, maxIncrease: Math.min(...ppl.map((c) => c.fraction_of_base!)) - 1 },
+    spec: { task, goal: o.kind === 'smallest_bytes' ? 'min-bytes' : 'min-ppl', maxBytes, maxRamBytes: hw?.maxRamBytes, contextLength: hw?.contextLength, maxIncrease: Math.min(...ppl.map((c) => c.fraction_of_base!)) - 1 },
   };
 }

@@ -22,6 +22,8 @@ export class RequestDraft {
   baseUri = $state('');
   maxBytesOnDisk = $state<number | undefined>(undefined);
   maxRamBytes = $state<number | undefined>(undefined);
+  /** KV positions the RAM bound counts; empty = the base model's maxPositions. */
+  contextLength = $state<number | undefined>(undefined);
   /** Speed target: a device class name and at least one tokens-per-second floor; empty class = no target. */
   deviceClass = $state('');
   minDecodeTps = $state<number | undefined>(undefined);
@@ -87,6 +89,7 @@ export class RequestDraft {
     const hw = {
       ...(given(this.maxBytesOnDisk) ? { maxBytesOnDisk: Number(this.maxBytesOnDisk) } : {}),
       ...(given(this.maxRamBytes) ? { maxRamBytes: Number(this.maxRamBytes) } : {}),
+      ...(given(this.contextLength) ? { contextLength: Number(this.contextLength) } : {}),
       ...(deviceClass ? {
         speed: {
           deviceClass,

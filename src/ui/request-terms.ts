@@ -9,6 +9,7 @@ export interface Term { term: string; values: string[] }
 const bytes = (n: number) => `${formatBytes(n)} (${n.toLocaleString('en-US')} B)`;
 const better = (metric: string) => (METRIC_DIRECTION[metric] === 'lower' ? 'lowest' : 'highest');
 const num = (x: number) => String(Number(x.toPrecision(6)));
+const positions = (n: number | undefined) => (n === undefined ? 'the base model\'s maximum context' : `${n.toLocaleString('en-US')} positions`);
 
 export function requestTerms(r: RequestPayload): Term[] {
   const hw = r.hardware, o = r.objective;
@@ -34,7 +35,7 @@ export function requestTerms(r: RequestPayload): Term[] {
   return [
     { term: 'Base model', values: [`${r.base.name}, ${bytes(r.base.bytes)}, sha256 ${r.base.sha256.slice(0, 12)}…`] },
     { term: 'File size', values: [hw?.maxBytesOnDisk === undefined ? 'no limit' : `≤ ${bytes(hw.maxBytesOnDisk)}`] },
-    { term: 'Memory at run time', values: [hw?.maxRamBytes === undefined ? 'no limit' : `≤ ${bytes(hw.maxRamBytes)} (weights + KV cache, as claimed)`] },
+    { term: 'Memory at run time', values: [hw?.maxRamBytes === undefined ? 'no limit' : `≤ ${bytes(hw.maxRamBytes)} (weights as stored + KV cache for ${positions(hw.contextLength)} + activations, computed from the artifact)`] },
     { term: 'Speed', values: [speed ? `${rates || 'any'} on ${speed.deviceClass} (as claimed)` : 'no target'] },
     { term: 'Quality', values: quality.length ? quality : ['no thresholds'] },
     { term: 'Ranked by', values: [objective] },

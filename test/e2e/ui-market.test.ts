@@ -20,6 +20,7 @@ import { sha256OfBytes } from '../../src/io/hash';
 import { loadModel } from '../../src/io/load';
 import { signEnvelope, submissionPayload } from '../../src/market/payload';
 import { keyFromUri } from '../../src/market/signing';
+import { marketRuntimeBytes } from '../../src/model/runtime-memory';
 import { runRecipe } from '../../src/recipe/runner';
 import { parseRecipe } from '../../src/recipe/schema';
 import { startService, type Service } from '../../server/serve';
@@ -112,7 +113,8 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     const bytes = exportGguf(q8.model);
     const sha256 = sha256OfBytes(bytes);
     await service.market.blobs.put(sha256, (async function* () { yield bytes; })(), 1 << 24);
-    const claim = { ...fakeResult({ artifactSha256: sha256, cost: { ...fakeResult().cost, bytesOnDisk: bytes.byteLength } }), tasks: [] };
+    // its runtime memory is the market's figure (src/model/runtime-memory.ts), which the validator recomputes
+    const claim = { ...fakeResult({ artifactSha256: sha256, cost: { ...fakeResult().cost, bytesOnDisk: bytes.byteLength, runtimeBytes: marketRuntimeBytes(q8.model) } }), tasks: [] };
     const bob = keys[1];
     await service.market.submit(await signEnvelope(submissionPayload({ requestId, artifact: { sha256, bytes: bytes.byteLength, name: 'stories260K-q8_0.gguf' }, result: claim, miner: bob.signer.address }), bob.signer));
     const pass = await service.validator.runOnce();
@@ -134,9 +136,10 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     expect(errors).toEqual([]);
   });
 
-  it('Market: the form posts a RAM bound, a speed target on a device class and a weighted objective', async () => {
+  it('Market: the form posts a RAM bound at a context length, a speed target on a device class and a weighted objective', async () => {
     await page.getByLabel('Title').fill('stories260K for a phone: RAM, speed and a weighted score');
     await page.getByLabel('Most memory at run time, bytes (optional)').fill('2000000');
+    await page.getByLabel('Context length for that memory, positions (optional)').fill('512');
     await page.getByLabel('Min decode tokens/s').fill('50');
     await page.getByRole('button', { name: 'Sign and post request' }).click();
     // a floor without the device it is measured on is refused by name, before signing
@@ -155,14 +158,14 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
     const id = ((await page.getByTestId('posted').textContent())!.match(/[0-9a-f]{16}/) ?? [''])[0];
     expect(id).toMatch(/^[0-9a-f]{16}$/);
     const stored = JSON.parse((await service.market.store.getRequest(id))!.payload);
-    expect(stored.hardware).toEqual({ maxBytesOnDisk: 700000, maxRamBytes: 2000000, speed: { deviceClass: 'Pixel 8', minDecodeTokensPerSecond: 50 } });
+    expect(stored.hardware).toEqual({ maxBytesOnDisk: 700000, maxRamBytes: 2000000, contextLength: 512, speed: { deviceClass: 'Pixel 8', minDecodeTokensPerSecond: 50 } });
     expect(stored.objective).toEqual({
       kind: 'weighted', bytesWeight: 0.25,
       terms: [{ task: 'tinystories', metric: 'perplexity', weight: 2 }, { task: 'arc_easy', metric: 'acc_norm', weight: 0.5 }],
     });
     await expect.poll(async () => (await terms()).slice(2)).toEqual([
       'dt: File size', 'dd: ≤ 683.59 KiB (700,000 B)',
-      'dt: Memory at run time', 'dd: ≤ 1.91 MiB (2,000,000 B) (weights + KV cache, as claimed)',
+      'dt: Memory at run time', 'dd: ≤ 1.91 MiB (2,000,000 B) (weights as stored + KV cache for 512 positions + activations, computed from the artifact)',
       'dt: Speed', 'dd: decode ≥ 50 tokens/s on Pixel 8 (as claimed)',
       'dt: Quality', 'dd: tinystories.perplexity ≤ 1.1 × base (3.73802, from the declared 3.3982)',
       'dt: Ranked by', 'dd: highest weighted score: 2 × tinystories.perplexity + 0.5 × arc_easy.acc_norm − 0.25 × bytes / base bytes (lower-is-better metrics count negated)',
