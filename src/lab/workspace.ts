@@ -59,6 +59,8 @@ export interface EvalRequest {
   data?: DataRef | DataSource;
   /** Also measure KLD and top-1 agreement against the base model (compressed only). */
   kld?: boolean;
+  /** KV positions the Result's runtimeBytes counts (a request's hardware.contextLength). */
+  contextLength?: number;
 }
 
 function dtypesOf(model: Model): Record<string, number> {
@@ -181,7 +183,7 @@ export class Workspace {
     // yielding: on the CPU reference a cancel would otherwise wait for the whole evaluation
     return evaluate({
       model: s.model, runtime: yielding(s.runtime), tokenizer: s.tokenizer, tasks, data: dataSource(req.data), limit: req.limit,
-      seed: req.seed ?? '0', host: 'browser', adapter: s.backend,
+      seed: req.seed ?? '0', host: 'browser', adapter: s.backend, contextLength: req.contextLength,
       base: base ? { runtime: yielding(base.runtime), name: base.model.source.name, sha256: await this.baseSha256(opts.signal) } : undefined,
       kldTask, kldChunks: 2,
       artifactSha256: artifact ? sha256OfParts(artifact) : which === 'base' ? await this.baseSha256(opts.signal) : null,
