@@ -120,6 +120,12 @@ export class Market {
 
   async postRequest(raw: unknown) {
     const env = parseBody(SignedRequest, raw, 'request');
+    const hw = env.payload.hardware;
+    // Without it the validator could only count the KV cache of the artifact's own maxPositions, which a miner
+    // sets: stored requests without one still parse (and use that), new ones must say what they mean.
+    if (hw?.maxRamBytes !== undefined && hw.contextLength === undefined) {
+      throw new MarketError(400, 'invalid', 'invalid request: hardware.maxRamBytes needs hardware.contextLength (the KV-cache positions the memory bound counts)');
+    }
     const rawPayload = (raw as { payload: unknown }).payload;
     await this.checkSigned(env.payload, rawPayload, env.signature, env.payload.buyer);
     const epoch = await this.currentEpoch();

@@ -62,7 +62,10 @@ export const Hardware = z.strictObject({
    * `contextLength` positions + one decode step's activations); the validator computes it from the artifact.
    */
   maxRamBytes: Bytes.optional(),
-  /** Positions the KV cache of that bound holds (default: the model's maxPositions, from its config). */
+  /**
+   * Positions the KV cache of that bound holds. The service requires it beside maxRamBytes; a request stored
+   * before it existed counts the artifact's own maxPositions.
+   */
   contextLength: z.number().int().positive().max(1 << 24).optional(),
   /** Speed on a named device class; the validator cannot re-measure another machine's speed, so it checks the claim. */
   speed: z.strictObject({

@@ -22,7 +22,7 @@ export class RequestDraft {
   baseUri = $state('');
   maxBytesOnDisk = $state<number | undefined>(undefined);
   maxRamBytes = $state<number | undefined>(undefined);
-  /** KV positions the RAM bound counts; empty = the base model's maxPositions. */
+  /** KV positions the RAM bound counts; required with it (the service refuses a RAM bound without one). */
   contextLength = $state<number | undefined>(undefined);
   /** Speed target: a device class name and at least one tokens-per-second floor; empty class = no target. */
   deviceClass = $state('');
@@ -86,6 +86,8 @@ export class RequestDraft {
     const deviceClass = this.deviceClass.trim();
     if (speedGiven && !deviceClass) throw new Error('speed: name the device class the tokens-per-second target is for');
     if (deviceClass && !speedGiven) throw new Error(`speed: give a decode or prefill tokens-per-second floor for "${deviceClass}"`);
+    if (given(this.maxRamBytes) && !given(this.contextLength)) throw new Error('memory: give the context length (positions) the memory bound is for');
+    if (given(this.contextLength) && !given(this.maxRamBytes)) throw new Error('memory: a context length only counts with a memory bound; give the bound or clear the length');
     const hw = {
       ...(given(this.maxBytesOnDisk) ? { maxBytesOnDisk: Number(this.maxBytesOnDisk) } : {}),
       ...(given(this.maxRamBytes) ? { maxRamBytes: Number(this.maxRamBytes) } : {}),

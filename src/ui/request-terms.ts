@@ -9,7 +9,7 @@ export interface Term { term: string; values: string[] }
 const bytes = (n: number) => `${formatBytes(n)} (${n.toLocaleString('en-US')} B)`;
 const better = (metric: string) => (METRIC_DIRECTION[metric] === 'lower' ? 'lowest' : 'highest');
 const num = (x: number) => String(Number(x.toPrecision(6)));
-const positions = (n: number | undefined) => (n === undefined ? 'the base model\'s maximum context' : `${n.toLocaleString('en-US')} positions`);
+const positions = (n: number | undefined) => (n === undefined ? 'the artifact\'s maximum context' : `${n.toLocaleString('en-US')} positions`);
 
 export function requestTerms(r: RequestPayload): Term[] {
   const hw = r.hardware, o = r.objective;

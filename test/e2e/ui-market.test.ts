@@ -139,12 +139,15 @@ chromiumSuite('Market, Mine and Validator pages against a local service', () => 
   it('Market: the form posts a RAM bound at a context length, a speed target on a device class and a weighted objective', async () => {
     await page.getByLabel('Title').fill('stories260K for a phone: RAM, speed and a weighted score');
     await page.getByLabel('Most memory at run time, bytes (optional)').fill('2000000');
-    await page.getByLabel('Context length for that memory, positions (optional)').fill('512');
     await page.getByLabel('Min decode tokens/s').fill('50');
     await page.getByRole('button', { name: 'Sign and post request' }).click();
     // a floor without the device it is measured on is refused by name, before signing
     expect(await page.getByRole('alert').textContent()).toContain('speed: name the device class');
     await page.getByLabel('Device class for speed (optional)').fill('Pixel 8');
+    // so is a memory bound without the context length its KV cache is counted for
+    await page.getByRole('button', { name: 'Sign and post request' }).click();
+    await expect.poll(async () => page.getByRole('alert').textContent()).toContain('memory: give the context length');
+    await page.getByLabel('Context length for that memory, positions (with a memory bound)').fill('512');
     await page.getByLabel('Rank valid submissions by').selectOption('weighted');
     await page.getByLabel('Term 1 weight').fill('2');
     await page.getByRole('button', { name: 'Add term' }).click();

@@ -115,6 +115,14 @@ describeEachBackend('market API: validation, 4xx reasons, epochs', (backend) => 
       objective: { kind: 'smallest_bytes' }, bid: { amount: 1, currency: 'TAO' }, deadlineEpochs: 1, payout: [1],
     }, alice.address, clock);
     expect((await call('POST', '/v1/requests', await signEnvelope(badConstraint, alice))).json.message).toMatch(/constraints\.0.*exactly one of value or fraction_of_base/);
+    const ramWithoutContext = requestPayload({
+      title: 't', base: { name: 'b', sha256: 'cd'.repeat(32), bytes: 1 }, hardware: { maxRamBytes: 1_000_000 }, constraints: [],
+      objective: { kind: 'smallest_bytes' }, bid: { amount: 1, currency: 'TAO' }, deadlineEpochs: 1, payout: [1],
+    }, alice.address, clock);
+    expect(await call('POST', '/v1/requests', await signEnvelope(ramWithoutContext, alice))).toMatchObject({
+      status: 400, json: { error: 'invalid', message: expect.stringMatching(/hardware\.maxRamBytes needs hardware\.contextLength/) },
+    });
+    expect((await store.listRequests()).length).toBe(1);
     expect(await submissionsStored()).toBe(0);
   });
 
