@@ -79,7 +79,7 @@ export const evalCommand: Command = {
         `  (${t.itemsPerSecond.toFixed(1)} items/s)`),
       ...(result.distribution ? [`vs ${result.distribution.base.name}: KLD ${result.distribution.kldMean.toFixed(5)} ± ${result.distribution.kldStderr.toFixed(5)} ` +
         `(p99 ${result.distribution.kldP99.toFixed(4)}, max ${result.distribution.kldMax.toFixed(4)}), top-1 ${(100 * result.distribution.top1).toFixed(2)}%`] : []),
-      `cost: ${result.cost.bytesOnDisk.toLocaleString('en-US')} B on disk, ${result.cost.runtimeBytes.toLocaleString('en-US')} B in the runtime, ` +
+      `cost: ${result.cost.bytesOnDisk.toLocaleString('en-US')} B on disk, ${result.cost.runtimeBytes.toLocaleString('en-US')} B of RAM at run time (weights as stored + KV cache + activations), ` +
         `prefill ${result.cost.prefillTokensPerSecond?.toFixed(0)} tok/s, decode ${result.cost.decodeTokensPerSecond?.toFixed(0)} tok/s (${backend})`,
     ].join('\n'));
   },
