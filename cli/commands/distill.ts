@@ -7,6 +7,7 @@ import { readSafetensorsHeader } from '../../src/io/safetensors';
 import { bytesSource } from '../../src/io/source';
 import { getNodeGpuDevice } from '../../node/gpu';
 import { RECIPES_DIR } from '../../node/paths';
+import { gpuTrainingUnsupported } from '../../src/gpu/train/fake-quant';
 import { trainOnGpu } from '../../src/gpu/train/run';
 import { exportGguf } from '../../src/io/gguf-export';
 import { writeLabArtifact } from '../../src/io/lab-artifact';
@@ -53,9 +54,9 @@ async function checkpointStep(bytes: Uint8Array): Promise<number> {
 function gpuUnsupported(student: Model, loraRank: number | undefined, hiddenMse: number): string | undefined {
   if (loraRank !== undefined) return '--lora-rank: LoRA training is CPU-only; use --backend cpu';
   if (hiddenMse > 0) return '--hidden-mse: the hidden-state MSE loss is CPU-only; use --backend cpu or --hidden-mse 0';
-  const stored = [...student.tensors.values()].find((t) => t.dtype !== 'f32');
-  if (stored) return `student tensor ${stored.name} is ${stored.dtype}: WebGPU training needs an f32 student (quantized/half training is CPU-only); use --backend cpu`;
-  return undefined;
+  // quantized students train straight-through their formats on either backend, in the formats the GPU can fake-quantize
+  const why = gpuTrainingUnsupported(student);
+  return why && `student tensor ${why}; use --backend cpu`;
 }
 
 export const distillCommand: Command = {

@@ -86,7 +86,8 @@ describeWithShared('lab distill', [STORIES.gguf, STORIES.tinystories], () => {
     await expect(distillCommand.run([...base.slice(0, -1), 'cuda'], signal)).rejects.toThrow(/--backend must be cpu or webgpu, got "cuda"/);
     await expect(distillCommand.run([...base, '--student-config', cfg, '--lora-rank', '4'], signal)).rejects.toThrow(/LoRA training is CPU-only/);
     await expect(distillCommand.run([...base, '--student-config', cfg, '--hidden-mse', '0.5'], signal)).rejects.toThrow(/hidden-state MSE loss is CPU-only/);
-    await expect(distillCommand.run([...base, '--from-pruned', 'q8_0'], signal)).rejects.toThrow(/is q8_0: WebGPU training needs an f32 student/);
+    // q8_0 / q4_0 students train on WebGPU (test/gpu/train-qat.test.ts); the int family is CPU-only
+    await expect(distillCommand.run([...base, '--from-pruned', 'hqq-int4'], signal)).rejects.toThrow(/is int4_g\d+: training through int4_g\d+ \(straight-through\) is CPU-only/);
   });
 
   it('bad input names the problem (in process: usage errors come before any model is read)', async () => {

@@ -81,17 +81,17 @@ export class TrainGraph {
     };
     /** y (+)= x W^T (+ b) over N rows (forward). */
     const linear = (x: GPUBuffer, w: ParamGroup, out: GPUBuffer, inDim: number, outDim: number, accumulate: boolean, bias?: ParamGroup) =>
-      fwd(matmul, { x, w: w.w, bias: bias?.w ?? noBias, out }, {
+      fwd(matmul, { x, w: w.fw, bias: bias?.fw ?? noBias, out }, {
         rows: N, inDim, outDim, flags: (accumulate ? MATMUL_ACCUMULATE : 0) | (bias ? MATMUL_BIAS : 0),
       });
     /** dx = dy W (overwrite) and dW += dy^T x, for y = x W^T with W [outDim, inDim]. */
     const linearBackward = (dy: GPUBuffer, x: GPUBuffer, w: ParamGroup, dx: GPUBuffer, inDim: number, outDim: number) => {
-      bwd(matmulBack, { a: dy, b: w.w, c: dx }, { M: N, N: inDim, K: outDim, aRow: outDim, aCol: 1, bRow: inDim, bCol: 1, flags: 0 });
+      bwd(matmulBack, { a: dy, b: w.fw, c: dx }, { M: N, N: inDim, K: outDim, aRow: outDim, aCol: 1, bRow: inDim, bCol: 1, flags: 0 });
       bwd(matmulBack, { a: dy, b: x, c: w.grad }, { M: outDim, N: inDim, K: N, aRow: 1, aCol: outDim, bRow: inDim, bCol: 1, flags: T.ACCUMULATE });
     };
     /** dx (+)= RMSNorm backward of dy at x; dWeight += its weight gradient. */
     const normBackward = (x: GPUBuffer, w: ParamGroup, dy: GPUBuffer, dx: GPUBuffer, accumulate: boolean) => {
-      bwd(T.rmsNormBackward, { x, weight: w.w, dy, dx, rstd }, { rows: N, dim: D, eps, flags: accumulate ? T.ACCUMULATE : 0 });
+      bwd(T.rmsNormBackward, { x, weight: w.fw, dy, dx, rstd }, { rows: N, dim: D, eps, flags: accumulate ? T.ACCUMULATE : 0 });
       bwd(T.rmsNormWeightGrad, { x, dy, rstd, dw: w.grad }, { rows: N, dim: D });
     };
 
@@ -115,23 +115,23 @@ export class TrainGraph {
       h2: buf(`l${l}.h2`, N * D), gateUp: buf(`l${l}.gate_up`, N * 2 * F), act: buf(`l${l}.act`, N * F),
     }));
     const xFinal = buf('x_final', N * D), hidden = buf('hidden', N * D), logits = (this.logits = buf('logits', N * V));
-    fwd(embedding, { tokens: this.tokens, table: params.embed.w, out: saved[0]?.xIn ?? xFinal }, { rows: N, dim: D });
+    fwd(embedding, { tokens: this.tokens, table: params.embed.fw, out: saved[0]?.xIn ?? xFinal }, { rows: N, dim: D });
     params.layers.forEach((w, l) => {
       const s = saved[l];
       const xOut = saved[l + 1]?.xIn ?? xFinal;
-      fwd(byClass.rmsNorm, { x: s.xIn, weight: w.attnNorm.w, out: s.h }, { rows: N, dim: D, srcRow: 0, eps });
+      fwd(byClass.rmsNorm, { x: s.xIn, weight: w.attnNorm.fw, out: s.h }, { rows: N, dim: D, srcRow: 0, eps });
       linear(s.h, w.qkv, s.qkv, D, qkvDim, false, w.qkvBias);
       fwd(T.rope, { table, x: s.qkv }, { ...rope, inverse: 0 });
       fwd(T.attentionForward, { qkv: s.qkv, out: s.att, lse: s.lse }, attn);
       this.forwardOps.push({ copy: [s.xIn, s.xMid, N * D * 4] });
       linear(s.att, w.o, s.xMid, qDim, D, true);
-      fwd(byClass.rmsNorm, { x: s.xMid, weight: w.ffnNorm.w, out: s.h2 }, { rows: N, dim: D, srcRow: 0, eps });
+      fwd(byClass.rmsNorm, { x: s.xMid, weight: w.ffnNorm.fw, out: s.h2 }, { rows: N, dim: D, srcRow: 0, eps });
       linear(s.h2, w.gateUp, s.gateUp, D, 2 * F, false);
       fwd(swiglu, { gateUp: s.gateUp, out: s.act }, { rows: N, dim: F });
       this.forwardOps.push({ copy: [s.xMid, xOut, N * D * 4] });
       linear(s.act, w.down, xOut, F, D, true);
     });
-    fwd(byClass.rmsNorm, { x: xFinal, weight: params.finalNorm.w, out: hidden }, { rows: N, dim: D, srcRow: 0, eps });
+    fwd(byClass.rmsNorm, { x: xFinal, weight: params.finalNorm.fw, out: hidden }, { rows: N, dim: D, srcRow: 0, eps });
     linear(hidden, params.lmHead, logits, D, V, false);
 
     // Losses (recorded per batch: which terms apply depends on its data).

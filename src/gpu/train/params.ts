@@ -1,8 +1,10 @@
 // A model's trainable weights on the GPU, in the layout the training graph reads: q|k|v and gate|up
 // stacked by rows as in the inference runtime (one matmul each), so each part of a stacked matrix
 // is a contiguous slice of its buffer and of its gradient. Every group carries its weight (the f32
-// master), gradient and the two AdamW moments. Weights of any stored dtype are trained as f32.
+// master), gradient and the two AdamW moments. Weights of any stored dtype are trained as f32; those named
+// in `fakeQuant` get their own forward weights (fw), rewritten from the masters through their dtype (fake-quant.ts).
 import type { ModelConfig } from '../../model/config';
+import type { DTypeId } from '../../model/dtype';
 import { expectedShapes, type Model } from '../../model/model';
 import { EMBED, FINAL_NORM, LM_HEAD, layerName, type LayerTensor } from '../../model/names';
 import { numel, toFloat32 } from '../../model/tensor';
@@ -15,6 +17,8 @@ export interface ParamPart {
   readonly name: string;
   readonly offset: number;
   readonly count: number;
+  /** The dtype the forward sees this tensor through (straight-through); absent: the master itself. */
+  readonly fakeQuant?: DTypeId;
 }
 
 export interface ParamGroup {
@@ -25,6 +29,8 @@ export interface ParamGroup {
   /** Matrices get weight decay; norm weights do not (decaying a scale towards 0 only hurts). */
   readonly decay: boolean;
   readonly w: GPUBuffer;
+  /** The weights the forward and backward multiply by: `w` itself, or its fake quantization. */
+  readonly fw: GPUBuffer;
   readonly grad: GPUBuffer;
   readonly m: GPUBuffer;
   readonly v: GPUBuffer;
@@ -53,7 +59,7 @@ export class TrainParams {
   readonly layers: LayerParams[];
   readonly groups: ParamGroup[] = [];
 
-  constructor(private readonly device: GPUDevice, model: Model, opts: { keepSparsity?: boolean } = {}) {
+  constructor(private readonly device: GPUDevice, model: Model, opts: { keepSparsity?: boolean; fakeQuant?: ReadonlyMap<string, DTypeId> } = {}) {
     const c = model.config;
     const shapes = expectedShapes(c);
     const group = (label: string, names: string[], decay: boolean): ParamGroup => {
@@ -61,7 +67,7 @@ export class TrainParams {
       let count = 0;
       for (const name of names) {
         const n = numel(shapes.get(name)!);
-        parts.push({ name, offset: count, count: n });
+        parts.push({ name, offset: count, count: n, fakeQuant: opts.fakeQuant?.get(name) });
         count += n;
       }
       const values = new Float32Array(count);
@@ -72,11 +78,16 @@ export class TrainParams {
         values.set(toFloat32(t), p.offset);
       }
       const buf = (kind: string) => storageBuffer(device, `${label}.${kind}`, count * 4);
-      // as the CPU trainer's keepSparsity: only layer matrices keep their zeros
-      const sparse = opts.keepSparsity && names.every(isLinearWeight) && values.includes(0);
+      // as the CPU trainer's keepSparsity: only layer matrices keep their zeros, and not fake-quantized ones
+      // (their zeros are grid points, not pruned weights)
+      const quantized = parts.filter((p) => p.fakeQuant);
+      const maskOf = quantized.length ? values.slice() : values;
+      for (const p of quantized) maskOf.fill(1, p.offset, p.offset + p.count);
+      const sparse = opts.keepSparsity && names.every(isLinearWeight) && maskOf.includes(0);
+      const w = uploadBuffer(device, label, values);
       const g: ParamGroup = {
-        label, parts, count, decay, w: uploadBuffer(device, label, values), grad: buf('grad'), m: buf('m'), v: buf('v'),
-        mask: sparse ? uploadBuffer(device, `${label}.mask`, nonzeroMask(values)) : undefined,
+        label, parts, count, decay, w, fw: quantized.length ? buf('fw') : w, grad: buf('grad'), m: buf('m'), v: buf('v'),
+        mask: sparse ? uploadBuffer(device, `${label}.mask`, nonzeroMask(maskOf)) : undefined,
       };
       this.groups.push(g);
       return g;
@@ -103,6 +114,11 @@ export class TrainParams {
   /** Floats of every trainable weight. */
   get count() {
     return this.groups.reduce((s, g) => s + g.count, 0);
+  }
+
+  /** The forward's weights by canonical name (the fake-quantized ones where a tensor trains through a dtype). */
+  forwardWeights(): Promise<Map<string, Float32Array>> {
+    return this.read('fw');
   }
 
   /** Current weights by canonical name (what withWeights() turns back into a model). */
@@ -143,11 +159,11 @@ export class TrainParams {
   }
 
   destroy() {
-    for (const g of this.groups) for (const b of [g.w, g.grad, g.m, g.v, g.mask]) b?.destroy();
+    for (const g of this.groups) for (const b of [g.w, g.fw === g.w ? undefined : g.fw, g.grad, g.m, g.v, g.mask]) b?.destroy();
   }
 }
 
-export type StateKind = 'w' | 'grad' | 'm' | 'v';
+export type StateKind = 'w' | 'fw' | 'grad' | 'm' | 'v';
 
 /** Sizes of the stacked layer matrices. */
 export const fusedDims = (c: ModelConfig) => {

@@ -9,7 +9,7 @@ import { windowBatches } from '../../passes/distill/batches';
 import type { DistillLoss } from '../../passes/distill/objective';
 import { topKLogits } from '../../passes/distill/ops';
 import { learningRate } from '../../passes/distill/schedule';
-import { DistillParams } from '../../passes/distill/distill';
+import { DistillParams, storedDTypes } from '../../passes/distill/distill';
 import { TrainConfig, type StepInfo } from '../../passes/distill/trainer';
 import { WebGpuRuntime } from '../../runtime/webgpu';
 import { decodeGpuCheckpoint, encodeGpuCheckpoint } from './checkpoint';
@@ -46,18 +46,15 @@ export async function trainOnGpu(device: GPUDevice, student: Model, tokens: Arra
     ? DistillParams.parse({ ...rest, loss, keepSparsity: keepSparsity ?? true })
     : config;
   if ((loss.hiddenMse ?? 0) > 0) throw new Error('GPU training: the hidden-state MSE loss is CPU-only (set hiddenMse to 0)');
-  // The CPU trainer trains non-f32 tensors straight-through their dtype (QAT) and keeps the formats; the GPU
-  // trainer has f32 masters only, so it would silently widen a quantized model: refuse instead.
-  const stored = [...student.tensors.values()].find((t) => t.dtype !== 'f32');
-  if (stored) {
-    throw new Error(`GPU training: ${stored.name} is stored as ${stored.dtype}; training through quantized/half formats (straight-through) is CPU-only: use the CPU trainer or convert the model to f32`);
-  }
+  // as the CPU trainer: non-f32 tensors train straight-through their dtype (QAT) and keep their formats
+  // (GpuTrainer.create refuses, by name, a dtype the GPU has no fake-quantization kernel for)
+  const fakeQuant = storedDTypes(student);
   if (teacher && teacher.config.vocabSize !== student.config.vocabSize) {
     throw new Error(`distill: teacher vocabulary ${teacher.config.vocabSize} differs from the student's ${student.config.vocabSize}`);
   }
   const data = windowBatches(tokens, { ...config, bosId: student.config.bosTokenId });
   const trainer = await GpuTrainer.create(device, student, {
-    sequences: config.batch, seqLen: config.seqLen, keepSparsity: keepSparsity ?? true,
+    sequences: config.batch, seqLen: config.seqLen, keepSparsity: keepSparsity ?? true, fakeQuant,
     adamw: { beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay, maxGradNorm: config.clipNorm },
     ceWeight: teacher ? (loss.ce ?? 0) : 1,
     klWeight: loss.kl ?? 1,

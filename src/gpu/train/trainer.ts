@@ -1,8 +1,11 @@
 // Training on WebGPU: forward with saved activations, next-token cross-entropy and/or KL to teacher
 // logits, backward through every layer, global-norm clipping and AdamW, for f32 masters of any model
 // the runtime loads (q/k/v biases included). A step takes one or more micro-batches (gradient accumulation),
-// each `sequences` rows of `seqLen` tokens; losses come back per step, weights on request.
+// each `sequences` rows of `seqLen` tokens; losses come back per step, weights on request. Tensors named in
+// `fakeQuant` train straight-through their stored dtype (fake-quant.ts) and are exported in it.
+import { encode, type DTypeId } from '../../model/dtype';
 import type { Model } from '../../model/model';
+import { makeTensor } from '../../model/tensor';
 import type { TopKLogits } from '../../passes/distill/ops';
 import { withWeights } from '../../passes/distill/params';
 import { stagingBuffer } from '../buffers';
@@ -11,7 +14,8 @@ import type { AdapterClass } from '../device';
 import { ATTENTION_MAX_HEAD_DIM, KERNELS_BY_CLASS, embedding, swiglu } from '../kernels';
 import { UniformArena } from '../uniforms';
 import { MATMUL } from '../weights';
-import { TrainGraph, recordOps } from './graph';
+import { FAKE_QUANT, fakeCopy, fakeQuantOps, fakeQuantUnsupported } from './fake-quant';
+import { TrainGraph, recordOps, type Op } from './graph';
 import { ADAMW_DEFAULTS, GpuAdamW, type AdamWOptions } from './optimizer';
 import { IGNORE_TARGET, TRAIN_KERNELS, embeddingIndex } from './kernels';
 import { TrainParams } from './params';
@@ -32,6 +36,11 @@ export interface GpuTrainerOptions {
   teacherTopK?: number;
   /** Weights of layer matrices that are exactly zero stay zero (a pruned student keeps its sparsity). */
   keepSparsity?: boolean;
+  /**
+   * Tensor name -> the dtype its forward weights are fake-quantized through (straight-through, as the CPU
+   * trainer's fakeQuant; storedDTypes() gives a quantized student's). Without it every weight trains as f32.
+   */
+  fakeQuant?: ReadonlyMap<string, DTypeId>;
   /** Kernel family; default from the adapter. */
   kernels?: AdapterClass;
 }
@@ -68,6 +77,10 @@ export class GpuTrainer {
   private readonly optimizer: GpuAdamW;
   private readonly staging: GPUBuffer;
   private readonly arena: UniformArena;
+  /** Rewrites the fake-quantized forward weights from the masters (empty without fakeQuant). */
+  private readonly fakeOps: Op[];
+  /** fakeQuant without its f32 entries: the tensors that train straight-through a format. */
+  private readonly quantized: ReadonlyMap<string, DTypeId>;
   private readonly loss: { ce: number; kl: number; temperature: number };
   private disposed = false;
 
@@ -75,8 +88,14 @@ export class GpuTrainer {
     const ctx = GpuContext.for(device);
     const kernels = opts.kernels ?? ctx.adapterClass;
     const byClass = KERNELS_BY_CLASS[kernels];
-    await ctx.compile(...TRAIN_KERNELS, embedding, swiglu, byClass.rmsNorm, MATMUL.f32[kernels].batch);
+    for (const [name, dtype] of opts.fakeQuant ?? []) {
+      const why = fakeQuantUnsupported(dtype);
+      if (why) throw new Error(`GPU training: ${name} is stored as ${dtype}; ${why}`);
+    }
+    const fake = [...new Set(opts.fakeQuant?.values())].flatMap((d) => (d === 'f32' ? [] : [FAKE_QUANT[d]!]));
+    await ctx.compile(...TRAIN_KERNELS, embedding, swiglu, byClass.rmsNorm, MATMUL.f32[kernels].batch, ...(fake.length ? [fakeCopy, ...fake] : []));
     const trainer = new GpuTrainer(ctx, model, opts, kernels);
+    trainer.refreshForward();
     await device.queue.onSubmittedWorkDone();
     return trainer;
   }
@@ -94,7 +113,8 @@ export class GpuTrainer {
     this.loss = { ce: options.ceWeight ?? 1, kl: options.klWeight ?? 1, temperature };
     this.kernels = kernels;
     const arena = new UniformArena(ctx.device);
-    this.params = new TrainParams(ctx.device, model, { keepSparsity: options.keepSparsity });
+    this.quantized = new Map([...options.fakeQuant ?? []].filter(([, d]) => d !== 'f32'));
+    this.params = new TrainParams(ctx.device, model, { keepSparsity: options.keepSparsity, fakeQuant: this.quantized });
     const teacherTopK = options.teacherTopK ?? 0;
     if (!(Number.isInteger(teacherTopK) && teacherTopK >= 0 && teacherTopK <= c.vocabSize)) {
       throw new RangeError(`teacherTopK ${teacherTopK} must be an integer in [0, ${c.vocabSize}]`);
@@ -103,6 +123,15 @@ export class GpuTrainer {
     this.optimizer = new GpuAdamW(ctx, arena, this.params.groups, { ...ADAMW_DEFAULTS, ...options.adamw });
     this.staging = stagingBuffer(ctx.device, 'train_readback', (2 * this.graph.rows + 2) * 4);
     this.arena = arena;
+    this.fakeOps = fakeQuantOps(ctx, arena, this.params.groups);
+  }
+
+  /** Fake-quantize the masters into the forward weights (after the start, a restore, each update). */
+  private refreshForward(enc?: GPUCommandEncoder) {
+    if (!this.fakeOps.length) return;
+    const own = enc ?? this.ctx.device.createCommandEncoder({ label: 'fake_quant' });
+    recordOps(own, this.arena, this.fakeOps);
+    if (!enc) this.ctx.device.queue.submit([own.finish()]);
   }
 
   /** Rows of one micro-batch. */
@@ -126,6 +155,7 @@ export class GpuTrainer {
     this.params.write('m', s.m);
     this.params.write('v', s.v);
     this.optimizer.step = s.t;
+    this.refreshForward();
     await this.ctx.device.queue.onSubmittedWorkDone();
   }
 
@@ -174,6 +204,7 @@ export class GpuTrainer {
     const loss = await this.backward(batches);
     const enc = this.ctx.device.createCommandEncoder({ label: 'adamw' });
     recordOps(enc, this.arena, this.optimizer.ops(lr));
+    this.refreshForward(enc);
     const [clip] = await this.submitAndRead(enc, [[this.optimizer.clip, 2]]);
     return { ...loss, gradNorm: clip[1] };
   }
@@ -188,9 +219,18 @@ export class GpuTrainer {
     return this.params.gradients();
   }
 
-  /** The model with the trained weights (f32). */
+  /** The weights the forward multiplies by (the fake-quantized ones for fakeQuant tensors, else the masters). */
+  forwardWeights(): Promise<Map<string, Float32Array>> {
+    return this.params.forwardWeights();
+  }
+
+  /** The model with the trained weights: f32, and fake-quantized tensors encoded from their masters in their dtype. */
   async toModel(name?: string): Promise<Model> {
-    return withWeights(this.model, await this.weights(), name);
+    const w = await this.weights();
+    const m = withWeights(this.model, new Map([...w].filter(([n]) => !this.quantized.has(n))), name);
+    const tensors = new Map(m.tensors);
+    for (const [n, dtype] of this.quantized) tensors.set(n, makeTensor(n, this.model.tensors.get(n)!.shape, dtype, encode(dtype, w.get(n)!)));
+    return { ...m, tensors };
   }
 
   dispose() {
