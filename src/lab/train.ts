@@ -1,11 +1,12 @@
 // Healing a compressed model in the lab: train it toward the base model (the teacher, KL on its logits) on
-// TinyStories text. WebGPU (trainOnGpu) when the page has a GPU and the student is all f32; else the CPU
-// Trainer, which also trains quantized tensors straight-through their format. Both write one checkpoint
+// TinyStories text. WebGPU (trainOnGpu) when the page has a GPU and the student's formats have GPU fake-quantization
+// (f32, f16, bf16, q8_0, q4_0, q5_0); else the CPU Trainer. Both train quantized tensors straight-through their format. Both write one checkpoint
 // format, kept in IndexedDB per compressed model (./train-store.ts), so "Resume" continues on either backend.
 import { z } from 'zod';
 import type { DataSource } from '../eval/data-source';
 import { loadDocs } from '../eval/data-formats';
 import { requestGpuDevice } from '../gpu/device';
+import { gpuTrainingUnsupported } from '../gpu/train/fake-quant';
 import { trainOnGpu } from '../gpu/train/run';
 import type { Model } from '../model/model';
 import type { NormalizedRecipe } from '../recipe/schema';
@@ -61,10 +62,8 @@ export function healedRecipe(recipe: NormalizedRecipe, params: HealParams, run: 
   return { ...recipe, name: `${recipe.name}+heal`, passes: [...recipe.passes, step as unknown as NormalizedRecipe['passes'][number]] };
 }
 
-const allF32 = (m: Model) => [...m.tensors.values()].every((t) => t.dtype === 'f32');
-
 async function gpuOrNull(want: boolean, student: Model): Promise<GPUDevice | null> {
-  if (!want || !allF32(student) || !globalThis.navigator?.gpu) return null;
+  if (!want || gpuTrainingUnsupported(student) || !globalThis.navigator?.gpu) return null;
   try {
     return await requestGpuDevice();
   } catch {

@@ -1,5 +1,6 @@
-// The Lab's "Heal / distill" panel in Debian Chromium: load the bundled stories260K, compress it (RTN to q4_0),
-// heal it toward the base for a few updates in the worker (the CPU trainer: q4_0 trains straight-through) with
+// The Lab's "Heal / distill" panel in Debian Chromium: load the bundled stories260K, compress it (RTN to int4_g32),
+// heal it toward the base for a few updates in the worker (the CPU trainer: int4 trains straight-through on the CPU
+// only; q4_0/q8_0 would train on WebGPU, test/gpu/train-qat.test.ts) with
 // the loss curve drawn live, a checkpoint kept in IndexedDB, then "Resume" continuing from that checkpoint.
 // axe finds no serious violation with the panel filled. A pruned (f32) model heals on WebGPU (SwiftShader here),
 // and a long run stops from the progress bar's Cancel. Training is the Lab's one operation while it runs: the
@@ -47,7 +48,7 @@ chromiumSuite('Lab heal / distill panel in Chromium', () => {
     await page.getByRole('button', { name: 'Load bundled model' }).click();
     await waitForOrAlert(page, 'architecture', 60_000);
     await expect.poll(() => page.getByText('1. rtn').count()).toBe(1);
-    await page.getByLabel('dtype', { exact: true }).selectOption('q4_0');
+    await page.getByLabel('dtype', { exact: true }).selectOption('int4_g32');
     await page.getByRole('button', { name: 'Run recipe' }).click();
     await waitForOrAlert(page, 'compressed-ratio', 60_000);
     const compressed = await shownRecipe(page);
@@ -95,7 +96,7 @@ chromiumSuite('Lab heal / distill panel in Chromium', () => {
     const before = await page.getByTestId('compressed-ratio').textContent();
     await page.getByLabel('Start from a named recipe').selectOption('wanda-50');
     await page.getByRole('button', { name: 'Run recipe' }).click();
-    // zeros stored in f32: the ratio moves from q4_0's to about 100 %
+    // zeros stored in f32: the ratio moves from int4's to about 100 %
     await expect.poll(async () => page.getByTestId('compressed-ratio').textContent(), { timeout: 60_000 }).not.toBe(before);
     const panel = page.locator('section[aria-labelledby="train-heading"]');
     await panel.getByLabel('Updates').fill('6');
