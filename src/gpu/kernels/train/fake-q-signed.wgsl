@@ -21,7 +21,7 @@ fn fake_block(o: u32) {
   let top = 2u * HALF - 1u;
   let bias = f32(HALF) + 0.5;
   for (var j = 0u; j < 32u; j++) {
-    let t = master[o + j] * id;
+    let t = opaque(master[o + j] * id);
     let q = min(top, u32(max(t + bias, 0.0)));
     fw[o + j] = d16 * f32(i32(q) - i32(HALF));
   }

@@ -18,7 +18,7 @@ fn fake_block(o: u32) {
   let id = div_rn(1.0, d);
   let d16 = f16_value(f16_bits(d));
   for (var j = 0u; j < 32u; j++) {
-    let v = master[o + j] * id;
+    let v = opaque(master[o + j] * id);
     // roundf without the inexact |v| + 0.5
     let a = abs(v);
     let f = floor(a);

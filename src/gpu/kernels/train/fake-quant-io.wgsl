@@ -17,6 +17,15 @@ struct Params {
 
 fn item_count() -> u32 { return p.count; }
 
+/**
+ * x, hidden from the optimizer: the encoders round x * id to f32 before adding to it or comparing, and a
+ * driver may fuse a product with the next add (fma, one rounding) where nothing marks it precise. OR-ing in
+ * a zero the compiler cannot prove (count is never all ones) keeps the product a rounded f32 value.
+ */
+fn opaque(x: f32) -> f32 {
+  return bitcast<f32>(bitcast<u32>(x) | select(0u, 1u, p.count == 0xffffffffu));
+}
+
 fn item(i: u32) {
   fake_block(p.offset + i * BLOCK);
 }
