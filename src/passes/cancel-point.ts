@@ -33,3 +33,27 @@ export async function cancelPoint(signal: AbortSignal | undefined, everyMs = 20)
   lastTurn = performance.now();
   throwIfAborted(signal);
 }
+
+/**
+ * A long loop inside one tensor (GPTQ's column blocks, AWQ's grid) written as a generator that yields after
+ * each unit of work, so one body serves both callers: runSteps drives it to the end synchronously, and
+ * runStepsCancellable puts a cancel point at every yield (reporting `step` of `total`). Same arithmetic in the
+ * same order either way, so both give bit-identical results.
+ */
+export type Steps<T> = Generator<{ done: number; total: number }, T, void>;
+
+export function runSteps<T>(steps: Steps<T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+export async function runStepsCancellable<T>(steps: Steps<T>, signal: AbortSignal | undefined, onStep?: (p: { done: number; total: number }) => void): Promise<T> {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    onStep?.(r.value);
+    await cancelPoint(signal);
+  }
+}

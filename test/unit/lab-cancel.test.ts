@@ -71,3 +71,46 @@ describeWithShared('cancel a CPU recipe run between tensors', [STORIES.gguf, 'da
     });
   }
 });
+
+// Inside one tensor: GPTQ and SparseGPT put a cancel point after each lazy batch of columns (reported as
+// "columns of <tensor>"), AWQ after each alpha of its grid. Aborting at the first of those must stop the run
+// there: the tensor never completes (no further tensor is reported done), and the run rejects with the reason.
+const INSIDE = {
+  gptq: { recipe: { schema: 'lab.recipe/1', name: 'gptq-16', passes: [{ pass: 'gptq', params: { dtype: 'int4_g32', blockSize: 16 } }] }, inner: 'columns of', outer: 'gptq: gptq' },
+  sparsegpt: { recipe: { schema: 'lab.recipe/1', name: 'sparsegpt-16', passes: [{ pass: 'sparsegpt', params: { sparsity: 0.5, blockSize: 16 } }] }, inner: 'columns of', outer: 'sparsegpt: sparsegpt' },
+  awq: { recipe: { schema: 'lab.recipe/1', name: 'awq', passes: [{ pass: 'awq', params: { dtype: 'int4_g32' } }] }, inner: 'awq alpha grid', outer: 'awq: awq search' },
+};
+
+describeWithShared('cancel inside one tensor', [STORIES.gguf, 'data/tinystories'], () => {
+  const data = dirSource(sharedPath('data'));
+  for (const [method, { recipe, inner, outer }] of Object.entries(INSIDE)) {
+    it(`${method}: an abort at the first cancel point inside a tensor rejects before that tensor finishes`, async () => {
+      const ws = new Workspace();
+      try {
+        await ws.load(new Map([['stories260K.gguf', fileSource(sharedPath(STORIES.gguf))]]), {});
+        const ac = new AbortController();
+        const seen: Progress[] = [];
+        let outerAtAbort = -1;
+        const count = (s: string) => seen.filter((p) => p.stage.includes(s)).length;
+        const run = ws.compress(recipe, data, {
+          signal: ac.signal,
+          onProgress: (p) => {
+            seen.push(p);
+            if (p.stage.includes(inner) && !ac.signal.aborted) {
+              outerAtAbort = count(outer);
+              ac.abort(new DOMException('cancelled by the page', 'AbortError'));
+            }
+          },
+        });
+        await expect(run).rejects.toThrow('cancelled by the page');
+        const steps = seen.filter((p) => p.stage.includes(inner));
+        expect(steps).toHaveLength(1); // nothing ran past the abort
+        expect(steps[0].done).toBeLessThan(steps[0].total); // mid-tensor (mid-site for AWQ)
+        expect(outerAtAbort).toBeGreaterThanOrEqual(0);
+        expect(count(outer)).toBe(outerAtAbort); // that tensor (site) never completed
+      } finally {
+        ws.dispose();
+      }
+    });
+  }
+});

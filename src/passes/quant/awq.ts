@@ -13,13 +13,14 @@
 // AWQ does, each block's range may be clipped where that lowers its output error under the scaled inputs.
 import { z } from 'zod';
 import { throwIfAborted } from '../../io/errors';
+import { runSteps, runStepsCancellable, type Steps } from '../cancel-point';
 import { encode, type DTypeId } from '../../model/dtype';
 import type { Model } from '../../model/model';
 import { FINAL_NORM, LM_HEAD, layerName } from '../../model/names';
 import { f32Tensor, toFloat32 } from '../../model/tensor';
 import type { LinearStats } from '../calibration';
 import { definePass, type PassContext } from '../pass';
-import { castTensor, clippedTensor, decodeAs, gridFormat, linearStats, proxyLoss, quantizeTensors, quantPlan, TargetParams } from './common';
+import { castTensor, clippedTensorSteps, decodeAs, gridFormat, linearStats, proxyLoss, quantizeTensors, quantPlan, TargetParams } from './common';
 
 export const AwqParams = TargetParams.extend({
   /** alpha is searched over 0, 1/grid, ..., (grid - 1)/grid (AWQ uses 20). */
@@ -101,6 +102,19 @@ function scaledRtnLoss(W: Float32Array, rows: number, cols: number, s: Float64Ar
 export function searchAwqScales(
   model: Model, stats: ReadonlyMap<string, LinearStats>, plan: ReadonlyMap<string, DTypeId>, grid = 20, ctx: PassContext = {},
 ): AwqScaling[] {
+  return runSteps(searchSteps(model, stats, plan, grid, ctx));
+}
+
+/** searchAwqScales with a cancel point at every grid point (one costs an RTN and a proxy loss per linear). */
+export function searchAwqScalesCancellable(
+  model: Model, stats: ReadonlyMap<string, LinearStats>, plan: ReadonlyMap<string, DTypeId>, grid = 20, ctx: PassContext = {},
+): Promise<AwqScaling[]> {
+  return runStepsCancellable(searchSteps(model, stats, plan, grid, ctx), ctx.signal, (p) => ctx.onProgress?.({ stage: 'awq alpha grid', ...p }));
+}
+
+function* searchSteps(
+  model: Model, stats: ReadonlyMap<string, LinearStats>, plan: ReadonlyMap<string, DTypeId>, grid: number, ctx: PassContext,
+): Steps<AwqScaling[]> {
   const out: AwqScaling[] = [];
   const all = sites(model);
   for (const [i, site] of all.entries()) {
@@ -128,6 +142,7 @@ export function searchAwqScales(
       const loss = lossOf(t);
       if (g === 0) rtnLoss = loss;
       if (loss < best.loss) best = { alpha, scale: t, loss };
+      yield { done: g + 1, total: grid };
     }
     out.push({ site: site.name, linears: site.linears, fold: site.fold, tie: site.tie, headDim: site.headDim, rtnLoss, ...best });
     ctx.onProgress?.({ stage: 'awq search', done: i + 1, total: all.length });
@@ -177,13 +192,13 @@ export const awq = definePass({
     if (!ctx.calibration) throw new Error('awq needs calibration data');
     const plan = quantPlan(model, params);
     const stats = await linearStats(model, ctx.calibration, ctx);
-    const scalings = searchAwqScales(model, stats, plan, params.grid, ctx);
+    const scalings = await searchAwqScalesCancellable(model, stats, plan, params.grid, ctx);
     for (const s of scalings) ctx.report?.({ pass: 'awq', site: s.site, alpha: s.alpha, proxyLoss: s.loss, rtnProxyLoss: s.rtnLoss });
     const scaled = applyAwqScales(model, scalings);
     const scaleOf = new Map(scalings.flatMap((sc) => sc.linears.map((n) => [n, expand(sc.scale, sc.tie, sc.headDim)] as const)));
     return quantizeTensors(scaled, plan, ctx, 'awq', (t, dtype) => {
       // the embedding has no Hessian: its clip minimises the plain weight error
-      return params.clip ? clippedTensor(t, dtype, stats.get(t.name)?.hessian, scaleOf.get(t.name)) : castTensor(t, dtype);
+      return params.clip ? runStepsCancellable(clippedTensorSteps(t, dtype, stats.get(t.name)?.hessian, scaleOf.get(t.name)), ctx.signal) : castTensor(t, dtype);
     });
   },
 });

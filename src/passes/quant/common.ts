@@ -2,7 +2,7 @@
 // block fits), the affine grid each block format stores (x = scale * level + offset), packing levels into
 // the formats' bytes, and the proxy loss tr((W - Q) H (W - Q)^T) that GPTQ and AWQ minimise.
 import { z } from 'zod';
-import { cancelPoint } from '../cancel-point';
+import { cancelPoint, runSteps, type Steps } from '../cancel-point';
 import { DTYPES, encode, type DTypeId } from '../../model/dtype';
 import { INT_GROUPS, intId, packIntBlock, parseIntId, storedScaleOffset } from '../../model/dtypes/intn';
 import { view } from '../../model/dtypes/traits';
@@ -255,8 +255,19 @@ export function blockHessians(H: Float64Array, cols: number, block: number, s?: 
 
 /** RTN of [rows, cols] weights onto clipped grids (see clippedGrid), each block weighted by its Hessian; packed bytes. */
 export function quantizeClipped(f: GridFormat, W: ArrayLike<number>, cols: number, blockH?: readonly Float64Array[]): Uint8Array {
-  const perRow = cols / f.block;
-  const grids = Array.from({ length: W.length / f.block }, (_, b) => clippedGrid(f, W, b * f.block, blockH?.[b % perRow]));
+  return runSteps(clippedSteps(f, W, cols, blockH));
+}
+
+// a step is ~4k blocks of clipping search: with Hessian weighting that is ~10^8 flops
+const CLIP_STEP_BLOCKS = 1 << 12;
+
+function* clippedSteps(f: GridFormat, W: ArrayLike<number>, cols: number, blockH?: readonly Float64Array[]): Steps<Uint8Array> {
+  const perRow = cols / f.block, blocks = W.length / f.block;
+  const grids: Grid[] = new Array(blocks);
+  for (let b = 0; b < blocks; b++) {
+    grids[b] = clippedGrid(f, W, b * f.block, blockH?.[b % perRow]);
+    if ((b + 1) % CLIP_STEP_BLOCKS === 0) yield { done: b + 1, total: blocks };
+  }
   const levels = new Uint8Array(W.length);
   for (let i = 0; i < W.length; i++) levels[i] = nearestLevel(W[i], grids[Math.floor(i / f.block)], f.levels);
   return packGrid(f, levels, grids);
@@ -264,10 +275,15 @@ export function quantizeClipped(f: GridFormat, W: ArrayLike<number>, cols: numbe
 
 /** A tensor RTN-quantized onto clipped grids, weighted by H (of inputs x / s when the columns were scaled by s). */
 export function clippedTensor(t: Tensor, dtype: DTypeId, H?: Float64Array, s?: Float64Array): Tensor {
+  return runSteps(clippedTensorSteps(t, dtype, H, s));
+}
+
+/** clippedTensor as steps (runs of blocks), for a pass to put cancel points between them. */
+export function* clippedTensorSteps(t: Tensor, dtype: DTypeId, H?: Float64Array, s?: Float64Array): Steps<Tensor> {
   const f = gridFormat(dtype);
   if (!f) return castTensor(t, dtype);
   const cols = t.shape[1];
-  return makeTensor(t.name, t.shape, dtype, quantizeClipped(f, toFloat32(t), cols, H && blockHessians(H, cols, f.block, s)));
+  return makeTensor(t.name, t.shape, dtype, yield* clippedSteps(f, toFloat32(t), cols, H && blockHessians(H, cols, f.block, s)));
 }
 
 /** Pack a [rows, cols] matrix of levels with one grid per block (row-major blocks) into the dtype's bytes. */

@@ -7,12 +7,13 @@
 // default with a clipping search weighted by the block's Hessian, see clippedGrid). Any affine block format
 // works: our int family, and GGUF q4_0/q8_0/q4_1/q5_0, whose scale follows the format's own rule applied to
 // those weights.
+import { runSteps, runStepsCancellable, type Steps } from '../cancel-point';
 import { inverseCholeskyUpper, propagateBlockError } from '../linalg';
 import { z } from 'zod';
 import type { DTypeId } from '../../model/dtype';
 import { makeTensor, numel, toFloat32, type Tensor } from '../../model/tensor';
 import { definePass } from '../pass';
-import { blockHessians, castTensor, clippedGrid, clippedTensor, decodeAs, gridFormat, linearStats, nearestLevel, packGrid, proxyLoss, quantizeTensors, quantPlan, TargetParams, type Grid } from './common';
+import { blockHessians, castTensor, clippedGrid, clippedTensorSteps, decodeAs, gridFormat, linearStats, nearestLevel, packGrid, proxyLoss, quantizeTensors, quantPlan, TargetParams, type Grid } from './common';
 
 export const GptqParams = TargetParams.extend({
   /** Added to H's diagonal, as a fraction of its mean diagonal (GPTQ's percdamp). */
@@ -36,6 +37,11 @@ export const GPTQ_DEFAULTS: GptqOptions = { damp: 0.01, blockSize: 128, actOrder
 
 /** GPTQ one weight matrix W [rows, cols] against H [cols, cols]; returns the packed bytes of `dtype`. */
 export function gptqQuantize(W: Float32Array, rows: number, cols: number, H: Float64Array, dtype: DTypeId, o: GptqOptions = GPTQ_DEFAULTS): Uint8Array {
+  return runSteps(gptqSteps(W, rows, cols, H, dtype, o));
+}
+
+/** gptqQuantize as steps: it yields after each lazy batch of columns (a 4096-input layer has 32). */
+function* gptqSteps(W: Float32Array, rows: number, cols: number, H: Float64Array, dtype: DTypeId, o: GptqOptions): Steps<Uint8Array> {
   const f = gridFormat(dtype);
   if (!f) throw new Error(`gptq: ${dtype} is not a block format with a grid`);
   if (cols % f.block) throw new Error(`gptq: rows of ${cols} are not whole ${dtype} blocks`);
@@ -96,18 +102,25 @@ export function gptqQuantize(W: Float32Array, rows: number, cols: number, H: Flo
       }
     }
     propagateBlockError(Wp, rows, cols, err, i1, i2, U);
+    yield { done: i2, total: cols };
   }
   return packGrid(f, levels, grids);
 }
 
 /** GPTQ a tensor given its input Hessian; float dtypes (fallbacks) are cast. Also returns both proxy losses. */
-export function gptqTensor(t: Tensor, dtype: DTypeId, H: Float64Array, o: GptqOptions = GPTQ_DEFAULTS): { tensor: Tensor; loss: number; rtnLoss: number } {
+export function gptqTensor(t: Tensor, dtype: DTypeId, H: Float64Array, o: GptqOptions = GPTQ_DEFAULTS): GptqResult {
+  return runSteps(gptqTensorSteps(t, dtype, H, o));
+}
+
+interface GptqResult { tensor: Tensor; loss: number; rtnLoss: number }
+
+function* gptqTensorSteps(t: Tensor, dtype: DTypeId, H: Float64Array, o: GptqOptions): Steps<GptqResult> {
   const [rows, cols] = t.shape;
   const W = toFloat32(t);
   const rtn = castTensor(t, dtype, W);
   const rtnLoss = proxyLoss(W, toFloat32(rtn), H, rows, cols);
   if (!gridFormat(dtype)) return { tensor: rtn, loss: rtnLoss, rtnLoss };
-  const tensor = makeTensor(t.name, t.shape, dtype, gptqQuantize(W, rows, cols, H, dtype, o));
+  const tensor = makeTensor(t.name, t.shape, dtype, yield* gptqSteps(W, rows, cols, H, dtype, o));
   return { tensor, loss: proxyLoss(W, decodeAs(dtype, tensor.data, numel(t.shape)), H, rows, cols), rtnLoss };
 }
 
@@ -122,12 +135,13 @@ export const gptq = definePass({
     if (!ctx.calibration) throw new Error('gptq needs calibration data');
     const plan = quantPlan(model, params);
     const stats = await linearStats(model, ctx.calibration, ctx);
-    return quantizeTensors(model, plan, ctx, 'gptq', (t, dtype) => {
+    return quantizeTensors(model, plan, ctx, 'gptq', async (t, dtype) => {
       const H = stats.get(t.name)?.hessian;
       // the embedding is a lookup, not a product with calibration inputs: it has no Hessian, so RTN (a tied
       // embedding is the output projection too, and gets that one's Hessian)
-      if (!H) return params.clip ? clippedTensor(t, dtype) : castTensor(t, dtype);
-      const r = gptqTensor(t, dtype, H, params);
+      if (!H) return params.clip ? runStepsCancellable(clippedTensorSteps(t, dtype), ctx.signal) : castTensor(t, dtype);
+      // cancellable between column batches: one 11008 x 4096 layer alone takes many seconds
+      const r = await runStepsCancellable(gptqTensorSteps(t, dtype, H, params), ctx.signal, (p) => ctx.onProgress?.({ stage: `columns of ${t.name}`, ...p }));
       ctx.report?.({ pass: 'gptq', tensor: t.name, dtype, proxyLoss: r.loss, rtnProxyLoss: r.rtnLoss });
       return r.tensor;
     });

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { DTypeId } from '../../model/dtype';
 import { parseIntId, storedScaleOffset } from '../../model/dtypes/intn';
 import { makeTensor, toFloat32, type Tensor } from '../../model/tensor';
+import { runSteps, runStepsCancellable, type Steps } from '../cancel-point';
 import { definePass } from '../pass';
 import { castTensor, gridFormat, nearestLevel, packGrid, quantizeTensors, quantPlan, TargetParams, type Grid } from './common';
 
@@ -79,12 +80,22 @@ export function hqqBlock(w: Float32Array, s: number, n: number, levels: number, 
 
 /** HQQ-quantize a tensor whose dtype is in our int family; other dtypes get the table's RTN. */
 export function hqqTensor(t: Tensor, dtype: DTypeId, o: HqqOptions = HQQ_DEFAULTS, values = toFloat32(t)): Tensor {
+  return runSteps(hqqSteps(t, dtype, o, values));
+}
+
+// HQQ iterates per block, not per tensor, so its steps are runs of blocks (~64k weights x iterations each)
+const STEP_WEIGHTS = 1 << 16;
+
+function* hqqSteps(t: Tensor, dtype: DTypeId, o: HqqOptions, values: Float32Array): Steps<Tensor> {
   const f = gridFormat(dtype);
   if (!f || !parseIntId(dtype)) return castTensor(t, dtype, values);
-  const blocks = values.length / f.block;
+  const blocks = values.length / f.block, perStep = Math.max(1, Math.floor(STEP_WEIGHTS / f.block));
   const levels = new Uint8Array(values.length);
   const grids: Grid[] = [];
-  for (let b = 0; b < blocks; b++) grids.push(hqqBlock(values, b * f.block, f.block, f.levels, o, levels.subarray(b * f.block, (b + 1) * f.block)));
+  for (let b = 0; b < blocks; b++) {
+    grids.push(hqqBlock(values, b * f.block, f.block, f.levels, o, levels.subarray(b * f.block, (b + 1) * f.block)));
+    if ((b + 1) % perStep === 0) yield { done: b + 1, total: blocks };
+  }
   return makeTensor(t.name, t.shape, dtype, packGrid(f, levels, grids));
 }
 
@@ -97,6 +108,6 @@ export const hqq = definePass({
   needsCalibration: false,
   async apply(model, params, ctx) {
     const { iterations, p, beta, kappa, optimizeScale } = params;
-    return quantizeTensors(model, quantPlan(model, params), ctx, 'hqq', (t, dtype) => hqqTensor(t, dtype, { iterations, p, beta, kappa, optimizeScale }));
+    return quantizeTensors(model, quantPlan(model, params), ctx, 'hqq', (t, dtype) => runStepsCancellable(hqqSteps(t, dtype, { iterations, p, beta, kappa, optimizeScale }, toFloat32(t)), ctx.signal));
   },
 });
