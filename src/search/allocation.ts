@@ -11,6 +11,11 @@ import { tensorError, type BaseSignals } from '../predict/signals';
 
 /** The plan as quantizer overrides (tensor -> dtype), or undefined when even the cheapest plan is over budget. */
 export function allocateBySensitivity(model: Model, s: BaseSignals, dtypes: readonly DTypeId[], budget: number): Record<string, DTypeId> | undefined {
+  return allocatorBySensitivity(model, s, dtypes)(budget);
+}
+
+/** allocateBySensitivity at any number of budgets: the costs (an RTN per tensor and dtype) are computed once. */
+export function allocatorBySensitivity(model: Model, s: BaseSignals, dtypes: readonly DTypeId[]): (budget: number) => Record<string, DTypeId> | undefined {
   const options = new Map<string, PlanOption[]>();
   for (const g of s.groups) {
     const perUnit = g.relError > 0 ? g.kld / g.relError : 0;
@@ -24,10 +29,12 @@ export function allocateBySensitivity(model: Model, s: BaseSignals, dtypes: read
     }
   }
   const fixed = [...model.tensors.values()].filter((t) => !options.has(t.name)).reduce((sum, t) => sum + t.data.byteLength, 0);
-  try {
-    return Object.fromEntries(allocate(options, fixed, budget).rows.map((r) => [r.tensor, r.dtype]));
-  } catch (e) {
-    if (/below the smallest plan/.test((e as Error).message)) return undefined;
-    throw e;
-  }
+  return (budget) => {
+    try {
+      return Object.fromEntries(allocate(options, fixed, budget).rows.map((r) => [r.tensor, r.dtype]));
+    } catch (e) {
+      if (/below the smallest plan/.test((e as Error).message)) return undefined;
+      throw e;
+    }
+  };
 }

@@ -127,7 +127,9 @@ describeWithShared('searching recipes for stories260K', [STORIES.gguf, STORIES.t
     const request = SearchRequest.parse({ goal: 'min-bytes', limits: [parseLimit('tinystories:ppl<=+6%')], objective: 'tinystories:ppl', maxRamBytes: 1_000_000, contextLength: 512 });
     const o = {
       ...options, request, probeTop: 4, maxFullEvals: 3,
-      candidates: searchSpace(base, signals, undefined, { methods: ['rtn', 'gptq'], dtypes: ['int3_g32', 'q4_0', 'int4_g32', 'int8_g64'], sparsity: [] }),
+      // uniform plans only: this RAM bound stands in for the weight bound the lab derives from it (mixed plans at
+      // budgets without a bound are the next test's)
+      candidates: searchSpace(base, signals, undefined, { methods: ['rtn', 'gptq'], dtypes: ['int3_g32', 'q4_0', 'int4_g32', 'int8_g64'], sparsity: [], mixedSteps: 0 }),
     };
     evals.splice(0);
     const store = tmpStore(), ac = new AbortController();
@@ -164,6 +166,35 @@ describeWithShared('searching recipes for stories260K', [STORIES.gguf, STORIES.t
     expect(r.front.map((c) => c.bytes!)).toEqual([...r.front.map((c) => c.bytes!)].sort((x, y) => x - y));
     // the same candidates under the other goal are another search: its state does not resume this one
     await expect(search({ ...o, request: { ...request, goal: 'min-ppl' }, store, key: 'm' })).rejects.toThrow(/belongs to another search/);
+  });
+
+  // Without any bound, mixed plans come at budgets between the uniform sizes. With uniform plans only, the answer
+  // is GPTQ q4_0 (262,624 B, +4.9%); a mixed plan below it that meets the limit is a smaller answer.
+  it('min-bytes with no bound: mixed plans between the uniform sizes find a smaller recipe within +6% than any uniform one', { timeout: 600_000 }, async () => {
+    const request = SearchRequest.parse({ goal: 'min-bytes', limits: [parseLimit('tinystories:ppl<=+6%')], objective: 'tinystories:ppl' });
+    const space = { methods: ['gptq'], dtypes: ['int3_g32', 'q4_0', 'int4_g32', 'int8_g64'], sparsity: [] } as const;
+    const candidates = searchSpace(base, signals, undefined, space);
+    const uniformSizes = searchSpace(base, signals, undefined, { ...space, mixedSteps: 0 }).map((c) => recipeBytes(base, c)!);
+    const mixed = candidates.filter((c) => c.name.includes('mixed'));
+    expect(mixed.length).toBeGreaterThan(0);
+    for (const c of mixed) { // each inside a gap between uniform sizes, never above its budget
+      const b = recipeBytes(base, c)!;
+      expect(b).toBeLessThanOrEqual(Number(/<= (\d+) B/.exec(c.name)![1]));
+      expect(uniformSizes).not.toContain(b);
+    }
+    const r = await search({ ...options, request, candidates, probeTop: 4, maxFullEvals: 4, store: tmpStore(), key: 'n' });
+    console.log([
+      `min-bytes, tinystories ppl <= +6%, no bound: ${candidates.length} candidates, ${r.evaluated.length} full evaluations, ${r.seconds.toFixed(1)} s`,
+      ...r.evaluated.map((c) => `  evaluated ${c.name.padEnd(24)} ${String(c.bytes).padStart(7)} B  ppl ${(basePpl * (1 + c.measured!['tinystories:ppl'])).toFixed(4)} (+${(100 * c.measured!['tinystories:ppl']).toFixed(2)}%)`),
+      `  best: ${r.best?.name}, ${r.best?.bytes} B`,
+    ].join('\n'));
+    const best = r.best!;
+    expect(best.name).toMatch(/^gptq mixed <= \d+ B$/);
+    expect(best.bytes!).toBeLessThan(262_624); // GPTQ q4_0, the smallest uniform plan within the limit
+    expect(best.measured!['tinystories:ppl']).toBeLessThanOrEqual(0.06);
+    const again = (await runRecipe(base, parseRecipe(JSON.parse(JSON.stringify(best.recipe))), { calibration })).model;
+    expect(modelBytes(again)).toBe(best.bytes);
+    expect((await options.evaluate(again))['tinystories:ppl']).toBeCloseTo(best.measured!['tinystories:ppl'], 10);
   });
 
   it('respects its time budget: out of time, it stops and claims nothing unverified', async () => {
