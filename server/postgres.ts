@@ -166,8 +166,7 @@ export class PgStore implements Store {
 
   async insertSubmission(s: NewSubmission): Promise<InsertSubmissionOutcome> {
     return this.tx(async (c): Promise<InsertSubmissionOutcome> => {
-      const open = (await c.query(`SELECT idx FROM epochs WHERE status = 'open' FOR SHARE`)).rows[0]?.idx as number | undefined;
-      if (open === undefined) throw new Error('no open epoch');
+      const open = await this.shareOpenEpoch(c);
       await this.useNonce(c, s.miner, s.nonce, 'submission', s.receivedAt);
       await c.query('INSERT INTO artifacts (sha256, owner, ownership, first_submission, at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING',
         [s.artifactSha256, s.miner, s.ownership, s.id, s.receivedAt]);
@@ -180,6 +179,18 @@ export class PgStore implements Store {
         ? { kind: 'duplicate', epoch: open, owner: owner.owner as string, firstSubmission: owner.first_submission as string }
         : { kind: 'pending', epoch: open };
     });
+  }
+
+  /** The open epoch's index, its row held FOR SHARE until the transaction ends. */
+  private async shareOpenEpoch(c: Tx): Promise<number> {
+    // Under READ COMMITTED a statement that waited for an advance in flight re-checks the row it waited on (now
+    // 'closing') and cannot see the new open row, committed after its snapshot: it finds nothing. The next
+    // statement takes a fresh snapshot and does; a third try covers a second advance in between.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const idx = (await c.query(`SELECT idx FROM epochs WHERE status = 'open' FOR SHARE`)).rows[0]?.idx as number | undefined;
+      if (idx !== undefined) return idx;
+    }
+    throw new Error('no open epoch');
   }
 
   async getSubmission(id: string) {
