@@ -3,11 +3,9 @@
 // database. After every restart: each submission that got a 2xx is stored, and no closed epoch has changed
 // (closing happens once: its time, results and seed stay what they were). At the end every epoch closed
 // while submissions arrived lists exactly its submissions. On SQLite and on PostgreSQL.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256OfBytes } from '../../src/io/hash';
 import { requestPayload, signEnvelope, submissionPayload, type Signer } from '../../src/market/payload';
@@ -15,47 +13,29 @@ import { keyFromUri } from '../../src/market/signing';
 import { PgStore } from '../../server/postgres';
 import { SqliteStore } from '../../server/sqlite';
 import type { EpochRow, Store } from '../../server/store';
-import { REPO } from '../fixtures';
 import { describeEachBackend, freshDatabaseUrl } from './backends';
+import { serveLab, stopLab, type LabService } from './lab-process';
 import { fakeResult } from './market-fixtures';
 
-const LAB = join(REPO, 'cli/lab.mjs');
 const RESTARTS = Number(process.env.CRASH_RESTARTS ?? 2);
 const CONCURRENCY = 8;
-
-interface Running { proc: ChildProcess; url: string }
 
 describeEachBackend('crash safety: SIGKILL while submissions arrive and epochs close', (backend) => {
   const dir = mkdtempSync(join(tmpdir(), 'market-crash-'));
   const db = join(dir, 'market.sqlite');
   const data = join(dir, 'data');
   let databaseUrl: string | undefined;
-  let running: Running | undefined;
+  let running: LabService | undefined;
 
   const openStore = (): Store => (databaseUrl ? new PgStore(databaseUrl) : new SqliteStore(db));
 
-  function serve(): Promise<Running> {
-    const args = [LAB, 'serve', '--port', '0', '--db', db, '--data', data, '--epoch', '1500ms', '--validate-every', '300ms', '--limit', '1', '--rate-limit', '0', '--json'];
+  function serve(): Promise<LabService> {
+    const args = ['--db', db, '--data', data, '--epoch', '1500ms', '--validate-every', '300ms', '--limit', '1', '--rate-limit', '0'];
     if (databaseUrl) args.push('--database-url', databaseUrl);
-    const proc = spawn('node', args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderr: string[] = [];
-    createInterface({ input: proc.stderr! }).on('line', (l) => stderr.push(l));
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`lab serve did not start: ${stderr.join('\n')}`)), 60_000);
-      proc.once('exit', (code) => reject(new Error(`lab serve exited with ${code}: ${stderr.join('\n')}`)));
-      createInterface({ input: proc.stdout! }).once('line', (line) => {
-        clearTimeout(timer);
-        resolve({ proc, url: JSON.parse(line).url });
-      });
-    });
+    return serveLab(args, 60_000);
   }
 
-  async function kill(r: Running) {
-    if (r.proc.exitCode !== null || r.proc.signalCode !== null) return;
-    const exited = new Promise((ok) => r.proc.once('exit', ok));
-    r.proc.kill('SIGKILL');
-    await exited;
-  }
+  const kill = (r: LabService | undefined) => stopLab(r, 'SIGKILL');
 
   beforeAll(async () => {
     mkdirSync(data);
@@ -153,7 +133,7 @@ describeEachBackend('crash safety: SIGKILL while submissions arrive and epochs c
       if ((await store.listEpochs({ status: 'closing' })).length === 0) break;
       await new Promise((ok) => setTimeout(ok, 200));
     }
-    await kill(running!);
+    await kill(running);
     running = undefined;
     await store.close();
     store = await checkStore();

@@ -1,56 +1,24 @@
 // The market end to end with real processes: `lab serve` on a random loopback port with a fresh SQLite file,
 // `lab request post`, miners running `lab submit`, `lab validate --once --close` in its own process beside the
 // running service, then a restart of the service on the same file. stories260K on the CPU, 20 items per task.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { sha256OfBytes } from '../../src/io/hash';
 import { MarketClient, MarketHttpError, type SubmissionView } from '../../src/market/client';
 import { keyFromUri } from '../../src/market/signing';
 import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+import { LAB, labJson as lab, serveLab, stopLab as stop, type LabService } from './lab-process';
 
 const run = promisify(execFile);
-const LAB = join(REPO, 'cli/lab.mjs');
 const DATA = sharedPath('data');
 const LIMIT = '20';
 
-async function lab(...args: string[]): Promise<any> {
-  try {
-    const { stdout } = await run('node', [LAB, ...args, '--json'], { cwd: REPO, timeout: 120_000 });
-    return JSON.parse(stdout);
-  } catch (e) {
-    const err = e as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`lab ${args.join(' ')} failed: ${err.stderr || err.message}`);
-  }
-}
-
-interface Running { proc: ChildProcess; url: string; stderr: string[] }
-
-/** `lab serve` as a child process; resolves with its URL from the first line it prints. */
-function serve(db: string): Promise<Running> {
-  const proc = spawn('node', [LAB, 'serve', '--port', '0', '--db', db, '--data', DATA, '--epoch', '1h', '--validate-every', '0', '--limit', LIMIT, '--json'], { cwd: REPO });
-  const stderr: string[] = [];
-  createInterface({ input: proc.stderr! }).on('line', (l) => stderr.push(l));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lab serve did not start: ${stderr.join('\n')}`)), 30_000);
-    proc.once('exit', (code) => reject(new Error(`lab serve exited with ${code}: ${stderr.join('\n')}`)));
-    createInterface({ input: proc.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve({ proc, url: JSON.parse(line).url, stderr });
-    });
-  });
-}
-
-async function stop(s: Running | undefined) {
-  if (!s || s.proc.exitCode !== null) return;
-  const exited = new Promise((ok) => s.proc.once('exit', ok));
-  s.proc.kill('SIGTERM');
-  await exited;
-}
+const serve = (db: string) =>
+  serveLab(['--db', db, '--data', DATA, '--epoch', '1h', '--validate-every', '0', '--limit', LIMIT]);
 
 describeWithShared('market end to end (real processes)', [STORIES.gguf, 'data/arc_easy'], () => {
   const dir = mkdtempSync(join(tmpdir(), 'market-e2e-'));
@@ -58,7 +26,7 @@ describeWithShared('market end to end (real processes)', [STORIES.gguf, 'data/ar
   const base = sharedPath(STORIES.gguf);
   const q8 = join(dir, 'stories-q8.gguf');
   const q4 = join(dir, 'stories-q4.gguf');
-  let service: Running | undefined;
+  let service: LabService | undefined;
   let client: MarketClient;
 
   beforeAll(async () => {

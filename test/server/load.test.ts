@@ -4,11 +4,9 @@
 // past its per-key limit: the excess gets 429 with the reason and Retry-After, the rest is stored. The
 // limiter's rules (who is charged, when) are checked in process with a controlled clock.
 import autocannon from 'autocannon';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256OfBytes } from '../../src/io/hash';
 import { requestPayload, signEnvelope, submissionPayload, type Signer } from '../../src/market/payload';
@@ -18,10 +16,9 @@ import { BlobStore } from '../../server/blobs';
 import { Market } from '../../server/market';
 import { parseRateLimit } from '../../server/rate-limit';
 import { SqliteStore } from '../../server/sqlite';
-import { REPO } from '../fixtures';
+import { serveLab, stopLab, type LabService } from './lab-process';
 import { fakeResult } from './market-fixtures';
 
-const LAB = join(REPO, 'cli/lab.mjs');
 const MINERS = 50;
 const PER_MINER = 10;
 const FLOOD = 200;
@@ -91,27 +88,17 @@ describe('per-key rate limit (in process, controlled clock)', () => {
 
 describe('load: 500 concurrent signed submissions over loopback', () => {
   const dir = mkdtempSync(join(tmpdir(), 'market-load-'));
-  let proc: ChildProcess | undefined;
+  let service: LabService | undefined;
   let url = '';
 
   beforeAll(async () => {
     mkdirSync(join(dir, 'data'));
-    proc = spawn('node', [LAB, 'serve', '--port', '0', '--db', join(dir, 'm.sqlite'), '--data', join(dir, 'data'), '--epoch', '1h',
-      '--validate-every', '0', '--rate-limit', '120/min', '--json'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    const stderr: string[] = [];
-    createInterface({ input: proc.stderr! }).on('line', (l) => stderr.push(l));
-    url = await new Promise((ok, fail) => {
-      proc!.once('exit', (code) => fail(new Error(`lab serve exited with ${code}: ${stderr.join('\n')}`)));
-      createInterface({ input: proc!.stdout! }).once('line', (line) => ok(JSON.parse(line).url));
-    });
+    service = await serveLab(['--db', join(dir, 'm.sqlite'), '--data', join(dir, 'data'), '--epoch', '1h', '--validate-every', '0', '--rate-limit', '120/min']);
+    url = service.url;
   });
 
   afterAll(async () => {
-    if (proc && proc.exitCode === null) {
-      const exited = new Promise((ok) => proc!.once('exit', ok));
-      proc.kill('SIGTERM');
-      await exited;
-    }
+    await stopLab(service);
     rmSync(dir, { recursive: true, force: true });
   });
 

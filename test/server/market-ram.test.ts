@@ -4,47 +4,22 @@
 // (src/model/runtime-memory.ts) and checks the bound on that, not on the claim: the q4_0 (921,312 B, see
 // test/unit/runtime-memory.test.ts) fits, the f32 (1,829,888 B) is over the bound, and the q8_0's claim is
 // below its own computed figure: an over-claim.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fileSource } from '../../node/files';
 import { sha256OfBytes } from '../../src/io/hash';
 import { loadModel } from '../../src/io/load';
 import { MarketClient } from '../../src/market/client';
 import { marketRuntimeBytes } from '../../src/model/runtime-memory';
-import { describeWithShared, REPO, sharedPath, STORIES } from '../fixtures';
+import { describeWithShared, sharedPath, STORIES } from '../fixtures';
+import { labJson as lab, serveLab, stopLab, type LabService } from './lab-process';
 
-const run = promisify(execFile);
-const LAB = join(REPO, 'cli/lab.mjs');
 const DATA = sharedPath('data');
 
-async function lab(...args: string[]): Promise<any> {
-  try {
-    const { stdout } = await run('node', [LAB, ...args, '--json'], { cwd: REPO, timeout: 120_000 });
-    return JSON.parse(stdout);
-  } catch (e) {
-    const err = e as { stderr?: string; message: string };
-    throw new Error(`lab ${args.join(' ')} failed: ${err.stderr || err.message}`);
-  }
-}
-
-function serve(db: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn('node', [LAB, 'serve', '--port', '0', '--db', db, '--data', DATA, '--epoch', '1h', '--validate-every', '0', '--limit', '2', '--json'], { cwd: REPO });
-  const stderr: string[] = [];
-  createInterface({ input: proc.stderr! }).on('line', (l) => stderr.push(l));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`lab serve did not start: ${stderr.join('\n')}`)), 30_000);
-    proc.once('exit', (code) => reject(new Error(`lab serve exited with ${code}: ${stderr.join('\n')}`)));
-    createInterface({ input: proc.stdout! }).once('line', (line) => {
-      clearTimeout(timer);
-      resolve({ proc, url: JSON.parse(line).url });
-    });
-  });
-}
+const serve = (db: string) =>
+  serveLab(['--db', db, '--data', DATA, '--epoch', '1h', '--validate-every', '0', '--limit', '2']);
 
 describeWithShared('RAM bound: computed from the artifact by the validator (real processes)', [STORIES.gguf], () => {
   const dir = mkdtempSync(join(tmpdir(), 'market-ram-'));
@@ -52,7 +27,7 @@ describeWithShared('RAM bound: computed from the artifact by the validator (real
   const f32 = sharedPath(STORIES.gguf);
   const q4 = join(dir, 'stories-q4.gguf');
   const q8 = join(dir, 'stories-q8.gguf');
-  let service: { proc: ChildProcess; url: string } | undefined;
+  let service: LabService | undefined;
 
   beforeAll(async () => {
     [service] = await Promise.all([
@@ -63,11 +38,7 @@ describeWithShared('RAM bound: computed from the artifact by the validator (real
   });
 
   afterAll(async () => {
-    if (service && service.proc.exitCode === null) {
-      const exited = new Promise((ok) => service!.proc.once('exit', ok));
-      service.proc.kill('SIGTERM');
-      await exited;
-    }
+    await stopLab(service);
     rmSync(dir, { recursive: true, force: true });
   });
 
