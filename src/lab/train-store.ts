@@ -1,8 +1,13 @@
 // Training checkpoints in IndexedDB, one per compressed model (keyed by its recipe hash): the last one written
 // wins. Bytes are the trainers' checkpoint format (src/passes/distill/checkpoint.ts), so either backend resumes.
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb';
+import type { HealRun } from './train';
 
-export interface StoredCheckpoint { key: string; step: number; bytes: Uint8Array; savedAt: number }
+export interface StoredCheckpoint {
+  key: string; step: number; bytes: Uint8Array; savedAt: number;
+  /** The stretches of training that led to it (absent in checkpoints stored before they were recorded). */
+  runs?: HealRun[];
+}
 
 interface Schema extends DBSchema {
   checkpoints: { key: string; value: StoredCheckpoint };
@@ -19,8 +24,8 @@ export class CheckpointStore {
     }));
   }
 
-  async put(key: string, step: number, bytes: Uint8Array): Promise<void> {
-    await this.db.put('checkpoints', { key, step, bytes, savedAt: Date.now() });
+  async put(key: string, step: number, bytes: Uint8Array, runs: HealRun[]): Promise<void> {
+    await this.db.put('checkpoints', { key, step, bytes, savedAt: Date.now(), runs });
   }
 
   get(key: string): Promise<StoredCheckpoint | undefined> {

@@ -26,7 +26,27 @@ export type HealParams = z.input<typeof HealParams>;
 
 export type TrainBackend = 'webgpu' | 'cpu';
 export interface HealStep extends StepInfo { backend: TrainBackend }
-export interface HealResult { model: Model; history: StepInfo[]; backend: TrainBackend; resumedFrom: number | null }
+
+/**
+ * One stretch of training: from which step, toward how many steps in all (the length of the cosine schedule,
+ * which a resume may change) and on which trainer. null: a checkpoint stored before stretches were recorded.
+ */
+export interface HealRun { fromStep: number; steps: number | null; backend: TrainBackend | null }
+
+export interface HealResult {
+  model: Model; history: StepInfo[]; backend: TrainBackend; resumedFrom: number | null;
+  /** The stretches that made the weights, as few as give the same weights (see `appendRun`). */
+  runs: HealRun[];
+}
+
+/**
+ * `earlier` then `run`. A resume on the same trainer toward the same total is bit-identical to never stopping
+ * (both trainers' checkpoints hold the full optimizer state), so it extends the last stretch instead.
+ */
+export function appendRun(earlier: HealRun[], run: HealRun): HealRun[] {
+  const last = earlier.at(-1);
+  return last && last.steps === run.steps && last.backend === run.backend ? earlier : [...earlier, run];
+}
 
 export interface HealOptions {
   /** Continue from the checkpoint stored under `key`, when there is one. */
@@ -49,15 +69,17 @@ export async function healTokens(tok: Tokenizer, data: DataSource): Promise<numb
 
 /**
  * The healed model's recipe: the compressed model's, with the heal appended as a `lab-heal` step (the Lab's
- * trainer on TinyStories' first half, toward the base), its settings and the backend that finished it, so the
- * healed model has its own recipe hash. Not the recipe `heal` pass (which trains on calibration windows): a
- * recipe runner refuses the step by name rather than silently running a different training.
+ * trainer on TinyStories' first half, toward the base), its settings and the trainer, so the healed model has
+ * its own recipe hash. A heal resumed with another total or on another trainer lists its stretches (`runs`):
+ * their schedules made the weights. Not the recipe `heal` pass (which trains on calibration windows): a recipe
+ * runner refuses the step by name rather than silently running a different training.
  */
-export function healedRecipe(recipe: NormalizedRecipe, params: HealParams, run: { backend: TrainBackend; resumedFrom: number | null }): NormalizedRecipe {
+export function healedRecipe(recipe: NormalizedRecipe, params: HealParams, made: { runs: HealRun[] }): NormalizedRecipe {
   const { checkpointEvery: _every, ...settings } = HealParams.parse(params); // checkpoints do not change the weights
+  const trainer = made.runs.length === 1 ? { backend: made.runs[0].backend } : { runs: made.runs };
   const step = {
     pass: 'lab-heal', version: 1,
-    params: { ...settings, seed: 0, teacher: 'base', data: 'tinystories, first half', backend: run.backend, ...(run.resumedFrom !== null ? { resumedFrom: run.resumedFrom } : {}) },
+    params: { ...settings, seed: 0, teacher: 'base', data: 'tinystories, first half', ...trainer },
   };
   return { ...recipe, name: `${recipe.name}+heal`, passes: [...recipe.passes, step as unknown as NormalizedRecipe['passes'][number]] };
 }
@@ -81,25 +103,28 @@ export async function healModel(
   try {
     const saved = opts.resume ? await store.get(key) : undefined;
     if (saved && saved.step >= p.steps) throw new Error(`the stored checkpoint is at step ${saved.step}: ask for more than ${saved.step} steps to resume`);
-    const onCheckpoint = async (bytes: Uint8Array, step: number) => {
-      await store.put(key, step, bytes);
-      opts.onCheckpoint?.(step);
-    };
     const config = { steps: p.steps, lr: p.lr, seqLen: p.seqLen, batch: p.batch, seed: 0 };
     const device = await gpuOrNull(opts.gpu ?? true, student);
+    const earlier = saved ? saved.runs ?? [{ fromStep: 0, steps: null, backend: null }] : [];
+    const runs = appendRun(earlier, { fromStep: saved?.step ?? 0, steps: p.steps, backend: device ? 'webgpu' : 'cpu' });
+    const resumedFrom = saved?.step ?? null;
+    const onCheckpoint = async (bytes: Uint8Array, step: number) => {
+      await store.put(key, step, bytes, runs);
+      opts.onCheckpoint?.(step);
+    };
     if (device) {
       const r = await trainOnGpu(device, student, tokens, {
         ...config, teacher, signal: opts.signal, onProgress: (s) => opts.onStep?.({ ...s, backend: 'webgpu' }),
         checkpointEvery: p.checkpointEvery, onCheckpoint, resume: saved?.bytes,
       });
-      return { model: r.model, history: r.history, backend: 'webgpu', resumedFrom: saved?.step ?? null };
+      return { model: r.model, history: r.history, backend: 'webgpu', resumedFrom, runs };
     }
     const trainer = distillTrainer(teacher, student, windowBatches(tokens, { ...config, bosId: student.config.bosTokenId }), config);
     if (saved) await trainer.restore(saved.bytes);
     await trainer.run({
       signal: opts.signal, onStep: (s) => opts.onStep?.({ ...s, backend: 'cpu' }), checkpointEvery: p.checkpointEvery, onCheckpoint,
     });
-    return { model: trainer.toModel(`${student.source.name} healed`), history: trainer.history, backend: 'cpu', resumedFrom: saved?.step ?? null };
+    return { model: trainer.toModel(`${student.source.name} healed`), history: trainer.history, backend: 'cpu', resumedFrom, runs };
   } finally {
     store.close();
   }
