@@ -1,8 +1,8 @@
-// The validator: re-measures each pending submission on the items its epoch's seed picks from held-out data,
-// compares with the miner's claims (over-claims of quality beyond tolerance, of bytes or of runtime memory are
-// rejected and recorded against the miner), checks every constraint of the request (RAM computed from the
-// artifact), scores by the request's objective; then closes epochs whose time is up: ranks the accepted submissions per request, records the winner and the top-N split, and
-// marks each request fulfilled, rolled over or expired. Closing is idempotent.
+// The validator: re-measures each pending submission on the items its epoch's seed picks from held-out data, compares
+// with the miner's claims (over-claims of quality beyond tolerance, of bytes or of runtime memory are rejected and
+// recorded against the miner), checks every constraint of the request (RAM computed from the artifact), scores by the
+// request's objective; then closes epochs whose time is up: ranks the accepted submissions per request, records the
+// winner and the top-N split, and marks each request fulfilled, rolled over or expired. Closing is idempotent.
 import type { DataSource } from '../src/eval/data-source';
 import type { TaskDefinition } from '../src/eval/task-schema';
 import { RequestPayload, SubmissionPayload, VERDICT_SCHEMA, type EpochRequestResult, type Measured, type Verdict } from '../src/market/schema';

@@ -1,7 +1,8 @@
 // Healing a compressed model in the lab: train it toward the base model (the teacher, KL on its logits) on
 // TinyStories text. WebGPU (trainOnGpu) when the page has a GPU and the student's formats have GPU fake-quantization
-// (f32, f16, bf16, q8_0, q4_0, q5_0); else the CPU Trainer. Both train quantized tensors straight-through their format. Both write one checkpoint
-// format, kept in IndexedDB per compressed model (./train-store.ts), so "Resume" continues on either backend.
+// (f32, f16, bf16, q8_0, q4_0, q5_0); else the CPU Trainer. Both train quantized tensors straight-through their
+// format. Both write one checkpoint format, kept in IndexedDB per compressed model (./train-store.ts), so "Resume"
+// continues on either backend.
 import { z } from 'zod';
 import type { DataSource } from '../eval/data-source';
 import { loadDocs } from '../eval/data-formats';

@@ -1,8 +1,8 @@
-// What a search must satisfy and what it minimises. Limits are "must not exceed" bounds on measured deltas
-// (positive = worse), written as people say them: "tinystories:ppl<=+5%" (relative perplexity increase),
-// "kld<=0.05", "arc_easy:acc>=-2%" (a drop of at most 2 points), with the bytes and the estimated peak RAM
-// (src/model/runtime-memory.ts) as separate bounds. The goal says what is minimised among recipes that satisfy everything:
-// "min-ppl" the measured delta `objective` (under a byte bound, typically), "min-bytes" the file's bytes
+// What a search must satisfy and what it minimises. Limits are "must not exceed" bounds on measured deltas (positive
+// = worse), written as people say them: "tinystories:ppl<=+5%" (relative perplexity increase), "kld<=0.05",
+// "arc_easy:acc>=-2%" (a drop of at most 2 points), with the bytes and the estimated peak RAM
+// (src/model/runtime-memory.ts) as separate bounds. The goal says what is minimised among recipes that satisfy
+// everything: "min-ppl" the measured delta `objective` (under a byte bound, typically), "min-bytes" the file's bytes
 // (under a quality limit, typically: "the smallest file that keeps ppl <= x base").
 import { z } from 'zod';
 

@@ -1,8 +1,8 @@
-// The recipes a search considers, in a fixed order (so a resumed search walks the same list): every method
-// at each uniform dtype, one mixed-precision plan per method at the byte budget (per-tensor dtypes chosen by
-// the predictor's per-layer sensitivity: see allocation.ts) or, with no budget (min-bytes with no bound), at
-// budgets inside the gaps between the uniform sizes, where no uniform plan can be, and light pruning before and after a quantizer
-// (the second order is in the space so that the byte check, not a rule, rules it out).
+// The recipes a search considers, in a fixed order (so a resumed search walks the same list): every method at each
+// uniform dtype, one mixed-precision plan per method at the byte budget (per-tensor dtypes chosen by the predictor's
+// per-layer sensitivity: see allocation.ts) or, with no budget (min-bytes with no bound), at budgets inside the gaps
+// between the uniform sizes, where no uniform plan can be, and light pruning before and after a quantizer (the second
+// order is in the space so that the byte check, not a rule, rules it out).
 import type { DTypeId } from '../model/dtype';
 import type { Model } from '../model/model';
 import { parseRecipe, type NormalizedRecipe } from '../recipe/schema';

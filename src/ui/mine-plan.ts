@@ -1,8 +1,8 @@
-// What of a request the constraint-driven search can express (src/lab/search.ts): a byte bound, a RAM bound
-// (the market's runtime memory: weights as stored + KV cache for the request's context length + activations), "× base" upper bounds on one task's perplexity, and an
-// objective it minimises itself: fewest bytes (smallest_bytes) or that task's perplexity (best_score). Anything
-// else (speed, value thresholds, other metrics, a weighted score) falls back to the fixed recipe list, and the
-// reason is shown on the page.
+// What of a request the constraint-driven search can express (src/lab/search.ts): a byte bound, a RAM bound (the
+// market's runtime memory: weights as stored + KV cache for the request's context length + activations), "× base"
+// upper bounds on one task's perplexity, and an objective it minimises itself: fewest bytes (smallest_bytes) or that
+// task's perplexity (best_score). Anything else (speed, value thresholds, other metrics, a weighted score) falls back
+// to the fixed recipe list, and the reason is shown on the page.
 import type { RequestPayload } from '../market/schema';
 import type { MineSearchSpec } from '../lab/search';
 

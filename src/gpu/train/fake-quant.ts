@@ -50,6 +50,20 @@ export function fakeQuantUnsupported(dtype: DTypeId): string | undefined {
   return `training through ${dtype} (straight-through) is CPU-only; the WebGPU trainer handles ${Object.keys(FAKE_QUANT).join(', ')}`;
 }
 
+/**
+ * The kernels a trainer with these fake-quantized tensors needs (none when all are f32); refuses, naming the
+ * tensor, a dtype the GPU has no kernel for.
+ */
+export function fakeQuantKernels(fakeQuant: ReadonlyMap<string, DTypeId> = new Map()): Kernel[] {
+  const kernels = new Set<Kernel>();
+  for (const [name, dtype] of fakeQuant) {
+    const why = fakeQuantUnsupported(dtype);
+    if (why) throw new Error(`GPU training: ${name} is stored as ${dtype}; ${why}`);
+    if (dtype !== 'f32') kernels.add(FAKE_QUANT[dtype]!);
+  }
+  return kernels.size ? [fakeCopy, ...kernels] : [];
+}
+
 /** The dispatches that rewrite every fake-quantized group's forward weights from its masters. */
 export function fakeQuantOps(ctx: GpuContext, arena: UniformArena, groups: readonly ParamGroup[]): Op[] {
   const ops: Op[] = [];

@@ -3,18 +3,17 @@
 // the runtime loads (q/k/v biases included). A step takes one or more micro-batches (gradient accumulation),
 // each `sequences` rows of `seqLen` tokens; losses come back per step, weights on request. Tensors named in
 // `fakeQuant` train straight-through their stored dtype (fake-quant.ts) and are exported in it.
-import { encode, type DTypeId } from '../../model/dtype';
+import type { DTypeId } from '../../model/dtype';
 import type { Model } from '../../model/model';
-import { makeTensor } from '../../model/tensor';
 import type { TopKLogits } from '../../passes/distill/ops';
-import { withWeights } from '../../passes/distill/params';
+import { withTrainedWeights } from '../../passes/distill/params';
 import { stagingBuffer } from '../buffers';
 import { GpuContext } from '../context';
 import type { AdapterClass } from '../device';
 import { ATTENTION_MAX_HEAD_DIM, KERNELS_BY_CLASS, embedding, swiglu } from '../kernels';
 import { UniformArena } from '../uniforms';
 import { MATMUL } from '../weights';
-import { FAKE_QUANT, fakeCopy, fakeQuantOps, fakeQuantUnsupported } from './fake-quant';
+import { fakeQuantKernels, fakeQuantOps } from './fake-quant';
 import { TrainGraph, recordOps, type Op } from './graph';
 import { ADAMW_DEFAULTS, GpuAdamW, type AdamWOptions } from './optimizer';
 import { IGNORE_TARGET, TRAIN_KERNELS, embeddingIndex } from './kernels';
@@ -88,12 +87,7 @@ export class GpuTrainer {
     const ctx = GpuContext.for(device);
     const kernels = opts.kernels ?? ctx.adapterClass;
     const byClass = KERNELS_BY_CLASS[kernels];
-    for (const [name, dtype] of opts.fakeQuant ?? []) {
-      const why = fakeQuantUnsupported(dtype);
-      if (why) throw new Error(`GPU training: ${name} is stored as ${dtype}; ${why}`);
-    }
-    const fake = [...new Set(opts.fakeQuant?.values())].flatMap((d) => (d === 'f32' ? [] : [FAKE_QUANT[d]!]));
-    await ctx.compile(...TRAIN_KERNELS, embedding, swiglu, byClass.rmsNorm, MATMUL.f32[kernels].batch, ...(fake.length ? [fakeCopy, ...fake] : []));
+    await ctx.compile(...TRAIN_KERNELS, embedding, swiglu, byClass.rmsNorm, MATMUL.f32[kernels].batch, ...fakeQuantKernels(opts.fakeQuant));
     const trainer = new GpuTrainer(ctx, model, opts, kernels);
     trainer.refreshForward();
     await device.queue.onSubmittedWorkDone();
@@ -226,11 +220,7 @@ export class GpuTrainer {
 
   /** The model with the trained weights: f32, and fake-quantized tensors encoded from their masters in their dtype. */
   async toModel(name?: string): Promise<Model> {
-    const w = await this.weights();
-    const m = withWeights(this.model, new Map([...w].filter(([n]) => !this.quantized.has(n))), name);
-    const tensors = new Map(m.tensors);
-    for (const [n, dtype] of this.quantized) tensors.set(n, makeTensor(n, this.model.tensors.get(n)!.shape, dtype, encode(dtype, w.get(n)!)));
-    return { ...m, tensors };
+    return withTrainedWeights(this.model, await this.weights(), this.quantized, name);
   }
 
   dispose() {

@@ -7,8 +7,7 @@ import { DTYPES, encode, type DTypeId } from '../../model/dtype';
 import type { Model } from '../../model/model';
 import { isLinearWeight } from '../quant/common';
 import type { GradFn, WeightFn } from './model-grad';
-import { withWeights, type Weights } from './params';
-import { makeTensor } from '../../model/tensor';
+import { withTrainedWeights, type Weights } from './params';
 
 export interface Trainable {
   /** The arrays the optimizer updates, by name (weights, or lora.A/lora.B adapters). */
@@ -97,15 +96,7 @@ export function fullTrainable(masters: Weights, o: FullOptions = {}): Trainable 
       };
     },
     refresh,
-    exportModel(base, name) {
-      const m = withWeights(base, new Map([...masters].filter(([n]) => !quantized.has(n))), name);
-      const tensors = new Map(m.tensors);
-      for (const [n, dtype] of o.fakeQuant ?? []) {
-        const t = base.tensors.get(n)!;
-        tensors.set(n, makeTensor(n, t.shape, dtype, encode(dtype, masters.get(n)!)));
-      }
-      return { ...m, tensors };
-    },
+    exportModel: (base, name) => withTrainedWeights(base, masters, o.fakeQuant ?? new Map(), name),
     decays: (n) => isLinearWeight(n),
     describe: () => ({
       kind: 'full', params: [...params.values()].reduce((s, w) => s + w.length, 0), maskedZeros: sparse,

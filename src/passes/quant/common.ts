@@ -253,14 +253,10 @@ export function blockHessians(H: Float64Array, cols: number, block: number, s?: 
   });
 }
 
-/** RTN of [rows, cols] weights onto clipped grids (see clippedGrid), each block weighted by its Hessian; packed bytes. */
-export function quantizeClipped(f: GridFormat, W: ArrayLike<number>, cols: number, blockH?: readonly Float64Array[]): Uint8Array {
-  return runSteps(clippedSteps(f, W, cols, blockH));
-}
-
 // a step is ~4k blocks of clipping search: with Hessian weighting that is ~10^8 flops
 const CLIP_STEP_BLOCKS = 1 << 12;
 
+/** RTN of [rows, cols] weights onto clipped grids (see clippedGrid), each block weighted by its Hessian; packed bytes. */
 function* clippedSteps(f: GridFormat, W: ArrayLike<number>, cols: number, blockH?: readonly Float64Array[]): Steps<Uint8Array> {
   const perRow = cols / f.block, blocks = W.length / f.block;
   const grids: Grid[] = new Array(blocks);
